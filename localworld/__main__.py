@@ -1,0 +1,5 @@
+import sys
+
+from localworld.world import main
+
+sys.exit(main())

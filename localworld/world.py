@@ -1,0 +1,169 @@
+"""The local world: every server the demo, tests and benchmarks use.
+
+    python -m localworld up       start everything, wait until all answer
+    python -m localworld down     stop everything the world started
+    python -m localworld status   what runs, and where
+
+State lives in ``$SWIFT_S3_SYNC_WORLD`` (default
+``/dev/shm/swift-s3-sync-world``; tmpfs, because Swift keeps object metadata
+in xattrs and ext4 caps them at 4 KiB).  ``world.json`` in that directory
+holds the endpoints and credentials clients read.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from localworld import procs
+from localworld.procs import WorldError
+
+DEFAULT_DIR = '/dev/shm/swift-s3-sync-world'
+STARTUP_BUDGET = 90.0
+
+
+def world_dir():
+    return os.environ.get('SWIFT_S3_SYNC_WORLD', DEFAULT_DIR)
+
+
+def world_file(directory=None):
+    return os.path.join(directory or world_dir(), 'world.json')
+
+
+def services(directory, python):
+    # Imported here so `status` and `down` work without Swift installed.
+    from localworld.ceph import CephRadosgw
+    from localworld.moto_server import MotoServer
+    from localworld.swift_cluster import SwiftCluster
+    return [
+        SwiftCluster(directory, python, 'source', nodes=4, replicas=3,
+                     base_port=6200, proxy_port=8080, memcache_port=11211),
+        SwiftCluster(directory, python, 'target', nodes=1, replicas=1,
+                     base_port=6300, proxy_port=8090, memcache_port=11212),
+        MotoServer(directory, python),
+        CephRadosgw(directory, python),
+    ]
+
+
+def load(directory=None):
+    """The world description, or WorldError when the world is not up."""
+    path = world_file(directory)
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise WorldError('the local world is not up (no %s); run '
+                         '`python -m localworld up`' % path)
+
+
+def running(directory):
+    """Names of recorded processes that are alive, and of dead ones."""
+    live, dead = [], []
+    for name, pid in procs.recorded(directory).items():
+        (live if procs.alive(pid) else dead).append(name)
+    return live, dead
+
+
+def _check_xattrs(directory):
+    probe = os.path.join(directory, '.xattr-probe')
+    with open(probe, 'w'):
+        pass
+    try:
+        os.setxattr(probe, 'user.probe', b'x' * 8192)
+    except OSError as err:
+        raise WorldError('%s cannot hold 8 KiB xattrs (%s); set '
+                         'SWIFT_S3_SYNC_WORLD to a tmpfs or XFS path'
+                         % (directory, err.strerror))
+    finally:
+        os.unlink(probe)
+
+
+def up(directory=None, python=sys.executable, out=sys.stdout):
+    directory = directory or world_dir()
+    live, dead = running(directory)
+    if live and not dead and os.path.exists(world_file(directory)):
+        out.write('local world already up (%d processes)\n' % len(live))
+        return load(directory)
+    if live:
+        # A half-running world (a crash, a killed server) is restarted whole.
+        procs.stop(directory)
+    started = time.time()
+    all_services = services(directory, python)
+    for service in all_services:
+        service.check_installed()
+    taken = [(s.name, p) for s in all_services for p in s.ports()
+             if procs.port_in_use(p)]
+    if taken:
+        raise WorldError('port %d (for %s) is already in use' % (
+            taken[0][1], taken[0][0]))
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory)
+    _check_xattrs(directory)
+    try:
+        for service in all_services:
+            service.start()
+        deadline = time.time() + STARTUP_BUDGET
+        for service in all_services:
+            service.wait_ready(deadline)
+    except BaseException:
+        procs.stop(directory)
+        raise
+    description = {s.name: s.describe() for s in all_services}
+    description['world_dir'] = directory
+    _write_atomically(world_file(directory), description)
+    out.write('local world up in %.1f s\n' % (time.time() - started))
+    return description
+
+
+def _write_atomically(path, data):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
+    with os.fdopen(fd, 'w') as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+    os.rename(tmp, path)
+
+
+def down(directory=None, out=sys.stdout):
+    directory = directory or world_dir()
+    started = time.time()
+    stopped = procs.stop(directory)
+    try:
+        os.unlink(world_file(directory))
+    except OSError:
+        pass
+    out.write('local world down: %d processes stopped in %.1f s\n' % (
+        len(stopped), time.time() - started))
+
+
+def status(directory=None, out=sys.stdout):
+    directory = directory or world_dir()
+    live, dead = running(directory)
+    if not live and not dead:
+        out.write('local world is down\n')
+        return 1
+    try:
+        description = load(directory)
+    except WorldError:
+        description = {}
+    for name, pid in sorted(procs.recorded(directory).items()):
+        out.write('%-28s pid %-7d %s\n' % (
+            name, pid, 'running' if name in live else 'DEAD'))
+    for service, info in sorted(description.items()):
+        if isinstance(info, dict):
+            url = info.get('proxy_url') or info.get('endpoint')
+            out.write('%-10s %s\n' % (service, url))
+    return 0 if not dead else 1
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    commands = {'up': up, 'down': down, 'status': status}
+    if len(argv) != 1 or argv[0] not in commands:
+        sys.stderr.write('usage: python -m localworld up|down|status\n')
+        return 2
+    try:
+        result = commands[argv[0]]()
+    except WorldError as err:
+        sys.stderr.write('localworld: %s\n' % err)
+        return 1
+    return result if isinstance(result, int) else 0

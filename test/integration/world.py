@@ -1,0 +1,59 @@
+"""The local world for integration tests: started once per test run.
+
+If the world is already up (``python -m localworld up``) it is reused and left
+running; if this run started it, it is stopped when the run ends.  A world
+that cannot start fails the tests with the launcher's reason: integration
+tests never skip.
+"""
+import atexit
+import io
+import sys
+import uuid
+
+import boto3
+import botocore.config
+import swiftclient
+
+from localworld import world as localworld
+
+S3_TARGETS = ('s3api', 'moto', 'radosgw')
+_description = None
+
+
+def get_world():
+    global _description
+    if _description is None:
+        out = io.StringIO()
+        _description = localworld.up(python=sys.executable, out=out)
+        if 'already up' not in out.getvalue():
+            atexit.register(localworld.down, out=io.StringIO())
+        sys.stderr.write(out.getvalue())
+    return _description
+
+
+def unique(prefix='c'):
+    return '%s-%s' % (prefix, uuid.uuid4().hex[:12])
+
+
+def swift_conn(cluster='source', user='test:tester'):
+    info = get_world()[cluster]
+    return swiftclient.Connection(
+        info['auth_url'], user, info['users'][user]['key'], retries=1)
+
+
+def s3_settings(target):
+    """Endpoint and credentials of an S3 target: s3api, moto or radosgw."""
+    info = get_world()
+    return info['target']['s3'] if target == 's3api' else info[target]
+
+
+def s3_client(target):
+    settings = s3_settings(target)
+    return boto3.client(
+        's3', endpoint_url=settings['endpoint'],
+        aws_access_key_id=settings['access_key'],
+        aws_secret_access_key=settings['secret_key'],
+        region_name=settings['region'],
+        config=botocore.config.Config(
+            signature_version='s3v4', s3={'addressing_style': 'path'},
+            retries={'max_attempts': 1}))
