@@ -20,6 +20,12 @@ setup(
     extras_require={
         'test': ['nose2>=0.14', 'moto[server]>=5.0,<6'],
     },
+    entry_points={
+        'console_scripts': [
+            'swift-s3-sync = swift_s3_sync.daemon:main',
+            'swift-s3-sync-status = swift_s3_sync.status:main',
+        ],
+    },
     classifiers=[
         'Programming Language :: Python :: 3',
         'Environment :: OpenStack',

@@ -1,0 +1,258 @@
+"""The swift-s3-sync daemon: one per container node.
+
+    swift-s3-sync --config /etc/swift-s3-sync/sync.json [--once]
+                  [--log-level debug|info|warning|error] [--console]
+
+Every ``poll_interval`` seconds it walks the mappings of the config, finds
+this node's replicas of the mapped container DBs, and pushes the new rows to
+the remote (see ``container_pass``).  Signals:
+
+* SIGTERM/SIGINT: finish the rows in flight, save progress, exit 0.
+* SIGHUP: reload the config before the next pass; progress is kept (a
+  mapping whose policy changed starts over from row 0).  A config that does
+  not load is logged and the old one stays in force.
+"""
+import argparse
+import logging
+import logging.handlers
+import signal
+import sys
+import time
+
+import eventlet
+
+LOG_NAME = 'swift-s3-sync'
+
+
+class Metrics(object):
+    """Statsd counters and gauges through Swift's logger."""
+
+    def __init__(self, logger):
+        self.logger = logger
+
+    def count(self, mapping, metric, value=1):
+        if value:
+            self.logger.update_stats('%s.%s' % (mapping, metric), value)
+
+    def gauge(self, mapping, metric, value):
+        client = getattr(self.logger.logger, 'statsd_client', None)
+        if client is not None:
+            client._send('%s.%s' % (mapping, metric), value, 'g')
+
+
+def make_logger(config, level=None, console=False):
+    from swift.common.utils import get_logger
+    conf = {'log_name': LOG_NAME,
+            'log_level': (level or config.log_level).upper()}
+    if config.log_statsd_host:
+        conf.update(log_statsd_host=config.log_statsd_host,
+                    log_statsd_port=str(config.log_statsd_port),
+                    log_statsd_metric_prefix=config.log_statsd_metric_prefix)
+    logger = get_logger(conf, name=LOG_NAME, log_route=LOG_NAME,
+                        log_to_console=console)
+    base = logger.logger
+    if config.log_file:
+        # A log file replaces syslog, Swift's default.
+        for handler in list(base.handlers):
+            if isinstance(handler, logging.handlers.SysLogHandler):
+                base.removeHandler(handler)
+        handler = logging.handlers.WatchedFileHandler(config.log_file)
+        handler.setFormatter(logging.Formatter(
+            '%(asctime)s %(name)s %(levelname)s: %(message)s'))
+        base.addHandler(handler)
+    for noisy in ('boto3', 'botocore', 'urllib3'):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return logger
+
+
+class Daemon(object):
+
+    def __init__(self, config_path, config, logger):
+        from swift_s3_sync.local_swift import LocalSwift, \
+            make_internal_client
+        from swift_s3_sync.swift_env import use_swift_dir
+        use_swift_dir(config.swift_dir)
+        self.config_path = config_path
+        self.logger = logger
+        self.metrics = Metrics(logger)
+        self.local = LocalSwift(make_internal_client(
+            config.swift_dir, config.internal_client_conf_path))
+        self.stopping = False
+        self.reload_requested = False
+        self.providers = {}
+        self._apply(config)
+
+    def _apply(self, config):
+        from swift_s3_sync.crawler.locate import Locator
+        from swift_s3_sync.crawler.progress import ProgressStore
+        for provider in self.providers.values():
+            provider.close()
+        self.providers = {}
+        self.config = config
+        self.locator = Locator(config.swift_dir, config.devices,
+                               config.swift_bind_ip, config.swift_bind_port)
+        self.store = ProgressStore(config.status_dir)
+        self.pool = eventlet.GreenPool(config.workers)
+
+    def provider(self, mapping):
+        from swift_s3_sync.providers import provider_for
+        key = mapping.signature()
+        if key not in self.providers:
+            self.providers[key] = provider_for(
+                mapping, self.logger, max_connections=self.config.workers)
+        return self.providers[key]
+
+    # -- signals ------------------------------------------------------------
+    def install_signal_handlers(self):
+        def stop(signum, frame):
+            self.logger.info('signal %d: finishing rows in flight', signum)
+            self.stopping = True
+
+        def reload(signum, frame):
+            self.reload_requested = True
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, reload)
+
+    def maybe_reload(self):
+        if not self.reload_requested:
+            return
+        self.reload_requested = False
+        from swift_s3_sync.config import ConfigError, load_config
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as err:
+            self.logger.error('config not reloaded, keeping the old one: %s',
+                              err)
+            return
+        self._apply(config)
+        self.logger.info('config reloaded: %d mappings',
+                         len(config.mappings))
+
+    # -- passes -------------------------------------------------------------
+    def containers(self, mapping):
+        if not mapping.per_account:
+            return [mapping.container]
+        return list(self.local.iter_containers(mapping.account))
+
+    def run_once(self):
+        from swift_s3_sync.container_pass import ContainerPass, Counters
+        started = time.time()
+        keep = set()
+        total = Counters()
+        for mapping in self.config.mappings:
+            if self.stopping:
+                break
+            try:
+                containers = self.containers(mapping)
+                provider = self.provider(mapping)
+            except Exception as err:
+                self.logger.error('%s: skipped this pass: %s',
+                                  mapping.label, err)
+                keep.update(self._known(mapping))
+                continue
+            for container in containers:
+                if self.stopping:
+                    break
+                keep.add((mapping.signature(), mapping.account, container))
+                replicas = self.locator.replicas_to_crawl(
+                    mapping.account, container)
+                if not replicas:
+                    continue
+                progress = self.store.open(mapping, mapping.account,
+                                           container)
+                job = ContainerPass(self.config, mapping, provider,
+                                    self.local, mapping.account, container,
+                                    progress, self.pool, self.logger)
+                job.stopping = lambda: self.stopping
+                db_ids = []
+                for replica in replicas:
+                    try:
+                        db_ids.append(job.run(replica))
+                    except Exception:
+                        self.logger.exception('%s: pass over %s failed',
+                                              mapping.label, replica)
+                        progress.save()
+                progress.forget_dbs_except(db_ids)
+                progress.save()
+                self._report(mapping, job, progress)
+                total.merge(job.counters)
+        if not self.stopping:
+            for removed in self.store.prune(keep):
+                self.logger.info('removed progress of unmapped %s/%s',
+                                 removed[1], removed[2])
+        self.logger.info(
+            'pass done in %.2fs: %s, %d bytes, %d failures, %d retries',
+            time.time() - started,
+            ', '.join('%s=%d' % kv for kv in sorted(total.actions.items()))
+            or 'no rows', total.bytes, total.failures, total.retries)
+
+    def _known(self, mapping):
+        sig = mapping.signature()
+        return {(s, a, c) for s, a, c, _ in self.store.entries() if s == sig}
+
+    def _report(self, mapping, job, progress):
+        name = 'mapping%d' % mapping.index
+        counters = job.counters
+        self.metrics.count(name, 'copied_objects',
+                           sum(v for k, v in counters.actions.items()
+                               if k.startswith('put')))
+        self.metrics.count(name, 'metadata_updates',
+                           sum(v for k, v in counters.actions.items()
+                               if k.startswith('post')))
+        self.metrics.count(name, 'deleted_objects',
+                           counters.actions.get('delete', 0))
+        self.metrics.count(name, 'bytes', counters.bytes)
+        self.metrics.count(name, 'failures', counters.failures)
+        self.metrics.count(name, 'retries', counters.retries)
+        self.metrics.gauge(name, 'rows_behind',
+                           progress.state['backlog'].get('rows', 0))
+
+    def run_forever(self):
+        while not self.stopping:
+            started = time.time()
+            self.maybe_reload()
+            self.run_once()
+            while not self.stopping and not self.reload_requested and \
+                    time.time() - started < self.config.poll_interval:
+                eventlet.sleep(0.2)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog='swift-s3-sync',
+        description='Copy changes of Swift containers to S3 or Swift.')
+    parser.add_argument('--config', required=True, help='sync.json path')
+    parser.add_argument('--once', action='store_true',
+                        help='run one pass and exit')
+    parser.add_argument('--log-level',
+                        choices=('debug', 'info', 'warning', 'error'))
+    parser.add_argument('--console', action='store_true',
+                        help='log to stderr too')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    eventlet.monkey_patch()
+    from swift_s3_sync.config import ConfigError, load_config
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        sys.stderr.write('swift-s3-sync: %s\n' % err)
+        return 2
+    logger = make_logger(config, args.log_level, args.console)
+    daemon = Daemon(args.config, config, logger)
+    daemon.install_signal_handlers()
+    logger.info('started: %d mappings, devices %s', len(config.mappings),
+                config.devices)
+    if args.once:
+        daemon.run_once()
+    else:
+        daemon.run_forever()
+    logger.info('stopped')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Reads and deletes local Swift objects through an in-process proxy.
+
+The sync daemon runs on container nodes beside the Swift servers; it talks
+to them with Swift's own InternalClient (a proxy app in this process, no
+auth), so it sees objects exactly as a client would.
+"""
+import hashlib
+import tempfile
+
+from swift.common.internal_client import InternalClient, UnexpectedResponse
+from swift.common.swob import wsgi_to_str
+from swift.common.utils import Timestamp
+from swift.common.wsgi import ConfigString
+
+# Objects up to this size are copied through memory, larger ones through a
+# temporary file: uploads need a seekable body (SigV4 hashes the payload
+# over plain HTTP, and a retried request starts over).
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+READ_CHUNK = 64 * 1024
+
+BUILTIN_CONF = """
+[DEFAULT]
+swift_dir = %(swift_dir)s
+
+[pipeline:main]
+pipeline = catch_errors proxy-logging cache proxy-server
+
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+
+[filter:cache]
+use = egg:swift#memcache
+
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+
+[filter:catch_errors]
+use = egg:swift#catch_errors
+"""
+
+
+class LocalError(Exception):
+    """Local Swift answered unexpectedly; ``transient`` if a retry helps."""
+
+    def __init__(self, reason, transient=True):
+        super().__init__(reason)
+        self.transient = transient
+
+
+class ChangedWhileReading(LocalError):
+    """The bytes read did not match the ETag: the object was overwritten."""
+
+
+def make_internal_client(swift_dir, conf_path=None, user_agent='swift-s3-sync'):
+    conf = conf_path or ConfigString(BUILTIN_CONF % {'swift_dir': swift_dir})
+    return InternalClient(conf, user_agent, request_tries=3)
+
+
+def _headers(swob_headers):
+    return {k.lower(): wsgi_to_str(v) for k, v in swob_headers.items()}
+
+
+class LocalSwift(object):
+
+    def __init__(self, client):
+        self.client = client
+
+    def head(self, account, container, name):
+        """Lower-case str headers of the object, or None if absent."""
+        try:
+            resp = self.client.make_request(
+                'HEAD', self.client.make_path(account, container, name),
+                {}, (2, 404))
+        except UnexpectedResponse as err:
+            raise LocalError('HEAD %s/%s: %s' % (container, name, err))
+        if resp.status_int == 404:
+            return None
+        return _headers(resp.headers)
+
+    def read_to_spool(self, account, container, name, expected_etag):
+        """A seekable copy of the object's bytes, verified against its ETag."""
+        try:
+            status, headers, body = self.client.get_object(
+                account, container, name)
+        except UnexpectedResponse as err:
+            raise LocalError('GET %s/%s: %s' % (container, name, err))
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+        md5 = hashlib.md5()
+        try:
+            for chunk in body:
+                md5.update(chunk)
+                spool.write(chunk)
+        finally:
+            if hasattr(body, 'close'):
+                body.close()
+        if md5.hexdigest() != expected_etag:
+            spool.close()
+            raise ChangedWhileReading(
+                '%s/%s changed while it was read' % (container, name))
+        spool.seek(0)
+        return spool
+
+    def delete_version(self, account, container, name, timestamp):
+        """Delete the version written at ``timestamp`` and nothing newer.
+
+        The DELETE carries a timestamp just after it (same time, offset + 1):
+        object servers refuse it (409) when a newer write exists.
+        """
+        ts = Timestamp(timestamp)
+        delete_ts = Timestamp(ts, offset=ts.offset + 1)
+        try:
+            resp = self.client.make_request(
+                'DELETE', self.client.make_path(account, container, name),
+                {'X-Timestamp': delete_ts.internal}, (2, 404, 409))
+        except UnexpectedResponse as err:
+            raise LocalError('DELETE %s/%s: %s' % (container, name, err))
+        return resp.status_int // 100 == 2
+
+    def iter_containers(self, account):
+        try:
+            for item in self.client.iter_containers(account):
+                yield item['name']
+        except UnexpectedResponse as err:
+            raise LocalError('listing containers of %s: %s' % (account, err))

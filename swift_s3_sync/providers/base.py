@@ -1,0 +1,133 @@
+"""The contract every remote store implements.
+
+A provider knows one mapping's remote (an S3 bucket, a Swift container) and
+answers in Swift's terms: object names are the local Swift names, headers
+are Swift-style (``content-type``, ``x-object-meta-*``), ETags are unquoted.
+Key layout, metadata encoding and ETag rules live in the provider and
+nowhere else, so the sync engine, the shunt and proxymc never see them.
+
+Errors are raised as :class:`RemoteError`; ``permanent`` tells the engine
+whether retrying can help (a 5xx, a timeout or a refused connection can; a
+metadata set the remote cannot store cannot).
+"""
+
+# Result of Provider.compare()
+EQUAL = 'equal'          # the remote copy is current
+METADATA = 'metadata'    # same bytes, metadata differs: update in place
+DATA = 'data'            # bytes differ (or no remote copy): upload
+
+# Headers copied to the remote besides user metadata.
+CONTENT_HEADERS = ('content-type', 'content-encoding', 'content-disposition',
+                   'content-language', 'cache-control', 'expires')
+
+
+class RemoteError(Exception):
+    """A remote request failed; ``status`` is the HTTP status or None."""
+
+    def __init__(self, reason, status=None, permanent=False):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.permanent = permanent
+
+    def __str__(self):
+        if self.status:
+            return '%s %s' % (self.status, self.reason)
+        return self.reason
+
+
+class RemoteObject(object):
+    """What the remote says about one object.
+
+    ``headers`` is None when the object came from a listing (listings carry
+    no metadata); ``timestamp`` is the Swift timestamp (internal format) the
+    object was copied from, when the remote recorded it.
+    """
+    __slots__ = ('name', 'etag', 'size', 'last_modified', 'timestamp',
+                 'headers')
+
+    def __init__(self, name, etag, size, last_modified=None, timestamp=None,
+                 headers=None):
+        self.name = name
+        self.etag = etag
+        self.size = size
+        self.last_modified = last_modified
+        self.timestamp = timestamp
+        self.headers = headers
+
+    def __repr__(self):
+        return 'RemoteObject(%r, etag=%r, size=%r, timestamp=%r)' % (
+            self.name, self.etag, self.size, self.timestamp)
+
+
+class LocalObject(object):
+    """A local Swift object as the engine hands it to a provider.
+
+    ``headers`` are the object's Swift headers (lower-case keys);
+    ``open_body()`` returns a fresh readable file-like each call (so a
+    retried upload can start over); ``timestamp`` is its X-Timestamp in
+    internal format.
+    """
+    __slots__ = ('container', 'name', 'headers', 'size', 'etag', 'timestamp',
+                 'open_body')
+
+    def __init__(self, container, name, headers, size, etag, timestamp,
+                 open_body):
+        self.container = container
+        self.name = name
+        self.headers = headers
+        self.size = size
+        self.etag = etag
+        self.timestamp = timestamp
+        self.open_body = open_body
+
+    def user_metadata(self):
+        return {k: v for k, v in self.headers.items()
+                if k.startswith('x-object-meta-')}
+
+
+class Provider(object):
+    """One mapping's remote store. Subclasses implement every method."""
+
+    def __init__(self, mapping, logger=None):
+        self.mapping = mapping
+        self.logger = logger
+
+    def check(self, local):
+        """Raise a permanent RemoteError when the remote cannot take
+        ``local`` (name too long, metadata too large, ...)."""
+        raise NotImplementedError
+
+    def head(self, container, name):
+        """RemoteObject with headers, or None when absent."""
+        raise NotImplementedError
+
+    def list(self, container, prefix='', marker='', end_marker='',
+             limit=1000):
+        """RemoteObjects (without headers) in name order, after ``marker``
+        and before ``end_marker``, at most ``limit`` of them."""
+        raise NotImplementedError
+
+    def compare(self, local, remote):
+        """EQUAL, METADATA or DATA for a local object and a HEADed remote."""
+        raise NotImplementedError
+
+    def put(self, local):
+        """Upload bytes and metadata; record ``local.timestamp``."""
+        raise NotImplementedError
+
+    def update_metadata(self, local, remote):
+        """Replace the remote's metadata without sending the bytes again."""
+        raise NotImplementedError
+
+    def delete(self, container, name):
+        """Delete; True if it existed, False if it was already gone."""
+        raise NotImplementedError
+
+    def get(self, container, name, headers=None):
+        """(status, swift-style headers, body iterator) for a GET with
+        optional Range/conditional ``headers``."""
+        raise NotImplementedError
+
+    def close(self):
+        """Release connections."""

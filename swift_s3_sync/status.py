@@ -1,0 +1,108 @@
+"""What the sync daemon on this node has done and has left to do.
+
+    swift-s3-sync-status --config sync.json [--json]
+
+Per mapping and container: rows not yet handled, the age of the oldest of
+them, objects that failed (with the reason and whether they are retried),
+and when the container was last fully in sync.  Read from the daemon's
+progress files; it never contacts a remote and never prints credentials.
+"""
+import argparse
+import json
+import sys
+import time
+
+from swift_s3_sync.config import ConfigError, load_config
+from swift_s3_sync.crawler.progress import ProgressStore
+
+
+def collect(config, now=None):
+    now = time.time() if now is None else now
+    store = ProgressStore(config.status_dir)
+    by_signature = {}
+    for signature, account, container, path in store.entries():
+        by_signature.setdefault(signature, []).append(
+            (account, container, path))
+    report = []
+    for mapping in config.mappings:
+        containers = []
+        for account, container, path in by_signature.get(
+                mapping.signature(), []):
+            try:
+                state = store.read(path)
+            except (OSError, ValueError):
+                continue
+            backlog = state.get('backlog') or {}
+            oldest = backlog.get('oldest')
+            containers.append({
+                'account': account,
+                'container': container,
+                'rows_behind': backlog.get('rows', 0),
+                'oldest_unhandled_age': (round(now - oldest, 1)
+                                         if oldest else None),
+                'last_success': state.get('last_success'),
+                'failures': [{
+                    'object': name,
+                    'reason': failure['reason'],
+                    'permanent': failure['permanent'],
+                    'attempts': failure['attempts'],
+                } for name, failure in sorted(state['failures'].items())],
+            })
+        report.append({'mapping': mapping.label,
+                       'destination': destination(mapping),
+                       'containers': containers})
+    return report
+
+
+def destination(mapping):
+    where = mapping.aws_endpoint or 'AWS S3'
+    return '%s %s/%s' % (mapping.protocol, where, mapping.aws_bucket)
+
+
+def _when(ts):
+    if not ts:
+        return 'never'
+    return time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(ts))
+
+
+def format_text(report):
+    lines = []
+    for entry in report:
+        lines.append('%s -> %s' % (entry['mapping'], entry['destination']))
+        if not entry['containers']:
+            lines.append('  (no container DB of this mapping on this node '
+                         'has been crawled yet)')
+        for c in entry['containers']:
+            age = c['oldest_unhandled_age']
+            lines.append(
+                '  %s/%s: %d rows behind%s, last in sync %s' % (
+                    c['account'], c['container'], c['rows_behind'],
+                    ', oldest %.0fs old' % age if age is not None else '',
+                    _when(c['last_success'])))
+            for f in c['failures']:
+                lines.append('    %s %s: %s (%d attempts)' % (
+                    'FAILED' if f['permanent'] else 'retrying',
+                    f['object'], f['reason'], f['attempts']))
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='swift-s3-sync-status')
+    parser.add_argument('--config', required=True)
+    parser.add_argument('--json', action='store_true')
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        sys.stderr.write('swift-s3-sync-status: %s\n' % err)
+        return 2
+    report = collect(config)
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + '\n')
+    else:
+        sys.stdout.write(format_text(report))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

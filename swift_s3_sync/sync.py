@@ -1,0 +1,163 @@
+"""One container row -> one decision, carried out against the remote.
+
+``RowSyncer.handle(row, hint)`` returns an :class:`Outcome`:
+
+* DONE: nothing more to do for this row (copied, updated, deleted, already
+  current, excluded, superseded by a newer local or remote version);
+* RETRY: worth another try later (a 5xx, a timeout, a local object older
+  than its row because the container DB is ahead of the object servers);
+* FAILED: the remote cannot take the object as it is (metadata too large,
+  name too long); tried again only when the object changes.
+
+``hint`` is what a listing of the remote said about the row's object
+(:data:`UNKNOWN`, :data:`ABSENT` or a listed RemoteObject), so that one
+listing can stand in for many HEADs.
+"""
+from swift.common.utils import Timestamp
+
+from swift_s3_sync.crawler.rows import changed_at, is_delete
+from swift_s3_sync.local_swift import LocalError
+from swift_s3_sync.providers.base import DATA, EQUAL, METADATA, \
+    LocalObject, RemoteError
+
+UNKNOWN = object()
+ABSENT = object()
+
+DONE, RETRY, FAILED = 'done', 'retry', 'failed'
+
+# A listed remote copy whose Last-Modified is this much later than the row's
+# last change was written after that change; listings round times down to
+# the second, and the margin covers clocks that disagree slightly.
+LISTING_CLOCK_MARGIN = 2.0
+
+
+class Outcome(object):
+    __slots__ = ('status', 'action', 'reason', 'bytes')
+
+    def __init__(self, status, action, reason='', nbytes=0):
+        self.status = status
+        self.action = action
+        self.reason = reason
+        self.bytes = nbytes
+
+    def __repr__(self):
+        return 'Outcome(%s, %s, %r)' % (self.status, self.action, self.reason)
+
+
+def local_timestamp(headers):
+    """The newest timestamp of the local object (data or metadata)."""
+    return Timestamp(headers.get('x-backend-timestamp') or
+                     headers['x-timestamp'])
+
+
+def large_object_kind(headers):
+    if headers.get('x-static-large-object', '').lower() in ('true', '1'):
+        return 'static large object'
+    if 'x-object-manifest' in headers:
+        return 'dynamic large object'
+    if 'x-symlink-target' in headers or \
+            'x-object-sysmeta-symlink-target' in headers:
+        return 'symlink'
+    return None
+
+
+class RowSyncer(object):
+
+    def __init__(self, mapping, provider, local, account, container):
+        self.mapping = mapping
+        self.provider = provider
+        self.local = local
+        self.account = account
+        self.container = container
+
+    def handle(self, row, hint=UNKNOWN):
+        name = row['name']
+        if self.mapping.exclude_regex and \
+                self.mapping.exclude_regex.match(name):
+            return Outcome(DONE, 'excluded')
+        try:
+            if is_delete(row):
+                return self._delete(row, hint)
+            return self._copy(row, hint)
+        except RemoteError as err:
+            return Outcome(FAILED if err.permanent else RETRY, 'error',
+                           'remote: %s' % err)
+        except LocalError as err:
+            return Outcome(RETRY if err.transient else FAILED, 'error',
+                           'local: %s' % err)
+
+    # -- deletes ------------------------------------------------------------
+    def _delete(self, row, hint):
+        if not self.mapping.propagate_delete:
+            return Outcome(DONE, 'kept')
+        if hint is ABSENT:
+            return Outcome(DONE, 'absent')
+        remote = self.provider.head(self.container, row['name'])
+        if remote is None:
+            return Outcome(DONE, 'absent')
+        if remote.timestamp and \
+                Timestamp(remote.timestamp) > changed_at(row):
+            return Outcome(DONE, 'remote-newer')
+        self.provider.delete(self.container, row['name'])
+        return Outcome(DONE, 'delete')
+
+    # -- PUT / POST ---------------------------------------------------------
+    def _copy(self, row, hint):
+        name = row['name']
+        headers = self.local.head(self.account, self.container, name)
+        if headers is None:
+            # Deleted since; its tombstone row comes later.
+            return Outcome(DONE, 'gone')
+        local_ts = local_timestamp(headers)
+        if local_ts < changed_at(row):
+            return Outcome(RETRY, 'stale',
+                           'local object is older than its container row')
+        kind = large_object_kind(headers)
+        if kind:
+            return Outcome(FAILED, 'unsupported',
+                           '%ss are not synced yet' % kind)
+        if not self.mapping.matches(headers):
+            return Outcome(DONE, 'not-selected')
+        local = LocalObject(
+            self.container, name, headers,
+            int(headers.get('content-length', 0)), headers['etag'],
+            local_ts.internal,
+            lambda: self.local.read_to_spool(
+                self.account, self.container, name, headers['etag']))
+        self.provider.check(local)
+        remote, verdict = self._remote_state(local, row, hint)
+        if remote is not None and remote.timestamp and \
+                Timestamp(remote.timestamp) > local_ts:
+            return Outcome(DONE, 'remote-newer')
+        nbytes = 0
+        if verdict == DATA:
+            self.provider.put(local)
+            action, nbytes = 'put', local.size
+        elif verdict == METADATA:
+            self.provider.update_metadata(local, remote)
+            action = 'post'
+        else:
+            action = 'noop'
+        if not self.mapping.retain_local:
+            if self.local.delete_version(self.account, self.container, name,
+                                         local_ts.internal):
+                action += '+archived'
+        return Outcome(DONE, action, nbytes=nbytes)
+
+    def _remote_state(self, local, row, hint):
+        """(remote object or None, verdict) using the listing when it can
+        answer, a HEAD when it cannot."""
+        if hint is ABSENT:
+            return None, DATA
+        if hint is not UNKNOWN and self.mapping.retain_local and \
+                hint.etag == local.etag and hint.size == local.size and \
+                hint.last_modified is not None and \
+                hint.last_modified > float(changed_at(row)) + \
+                LISTING_CLOCK_MARGIN:
+            # Same bytes, written after the row's last change: current.
+            # Archiving deletes local data, so it always HEADs instead.
+            return hint, EQUAL
+        remote = self.provider.head(self.container, local.name)
+        if remote is None:
+            return None, DATA
+        return remote, self.provider.compare(local, remote)
