@@ -1,0 +1,715 @@
+"""Load and check sync.json, the one file the sync daemon, cloud-shunt and
+proxymc read.
+
+The file is a JSON object. Its top-level keys are the *global settings*; its
+``containers`` key lists *mappings*, each an object saying where one local
+container (or every container of an account) is copied to. A missing key
+takes its default; a key marked required has none. A key that is not listed
+here is an error (with a "did you mean" suggestion), so a typo never silently
+falls back to a default. Any key starting with ``//`` is a comment and is
+ignored, at the top level and inside mappings; the same comment key may be
+repeated in one object::
+
+    {"//": "sync.json for the cluster in rack 7", ...}
+
+Global settings
+---------------
+containers
+    List of mapping objects (required; may be empty).
+devices, swift_dir
+    Swift's devices root ("/srv/node") and configuration directory
+    ("/etc/swift").
+status_dir
+    Directory for progress and failure records (required).
+items_chunk, workers
+    Rows read per container database per step (1000) and rows handled
+    concurrently (10).
+poll_interval
+    Seconds between passes over the databases (5).
+verification_slack
+    Minutes (60): rows newer than this are not verified by the nodes that do
+    not own them, because their owner may simply not have copied them yet.
+swift_bind_ip, swift_bind_port
+    Which ring devices are this node's: devices whose IP is one of this
+    host's when swift_bind_ip is "0.0.0.0" (the default), else that IP; and,
+    when swift_bind_port is set (default null), whose container-server port
+    is that port.
+internal_client_conf_path
+    Paste config for the internal client that reads local objects; null uses
+    the built-in one.
+log_file, log_level, log_statsd_host, log_statsd_port,
+log_statsd_metric_prefix
+    Logging: file (null = Swift's logger default, syslog), level
+    (debug, info, warning or error, any case; "info"), and statsd host (null =
+    no metrics), port (8125) and metric prefix ("").
+retry_initial_delay, retry_max_delay
+    Seconds before the first retry of a transiently failed row (5), doubling
+    up to retry_max_delay (300), which must not be below the initial delay.
+http_proxy, https_proxy
+    Proxy URLs for outbound requests (null = none).
+
+Mapping keys
+------------
+account, container
+    The local account (e.g. AUTH_test) and container (required). Container
+    "/*" maps every container of the account; otherwise it is one container
+    name and must not contain "/".
+protocol
+    "s3" (default) or "swift".
+aws_bucket
+    Destination bucket, or container for swift (required). For a swift
+    mapping of "/*" it is the prefix of the remote container names.
+aws_endpoint
+    http(s) URL of the S3 endpoint (null = AWS) or, for swift, the auth URL
+    (required for swift).
+aws_identity, aws_secret, aws_session_token, aws_region
+    Credentials (identity and secret required; the session token is s3 only)
+    and region ("us-east-1").
+custom_prefix
+    Where objects go in the bucket: null = the default hashed layout, "" =
+    the local object names as they are, anything else = that prefix
+    (surrounding "/" removed). Not allowed for s3 mappings of "/*", whose
+    containers would all share one key space.
+copy_after
+    Seconds an object must be unchanged before it is copied (0).
+retain_local, retain_local_segments
+    false makes the mapping an archive: local objects (and, unless
+    retain_local_segments, their segments) are deleted once their copy is
+    verified. Defaults true and false.
+propagate_delete
+    Delete the remote copy when the local object is deleted (true). An
+    archive must set it to false, or deleting the archived local object
+    would delete its only copy.
+exclude_pattern
+    Python regular expression; object names it matches are not copied
+    (null = none).
+selection_criteria
+    Which objects are copied, by their headers (null = all); see
+    swift_s3_sync.selection for the grammar.
+sync_symlinks
+    Copy symlinks (true); false keeps them out.
+encryption, server_side_encryption, sse_kms_key_id
+    encryption (true) asks AWS for AES256 server-side encryption;
+    server_side_encryption ("AES256" or "aws:kms", s3 only) asks any endpoint
+    and wins over encryption; sse_kms_key_id is the KMS key for "aws:kms".
+storage_class
+    S3 storage class for the copies, e.g. "STANDARD_IA" (s3 only).
+merge_namespaces, restore_object
+    cloud-shunt: list local and remote objects as one namespace, and copy an
+    object read from the remote back into the local container. Both false.
+sync_container_metadata, sync_container_acl
+    swift: copy container metadata, and with it the read/write ACLs (the
+    ACLs need the metadata). Both false.
+propagate_expiration, propagate_expiration_offset
+    swift: give the copy the object's X-Delete-At, plus the offset in
+    seconds (false, 0).
+remote_delete_after
+    Seconds after which the remote copy expires (0 = never).
+convert_dlo, min_segment_size
+    swift: turn DLOs into SLOs when copying, refusing segments smaller than
+    min_segment_size bytes (false, 0; a size needs convert_dlo).
+storage_policy, remote_account
+    swift: storage policy for created remote containers, and the remote
+    account when it is not the authenticated user's (both null).
+auth_type, project_name, project_domain_name, user_domain_name
+    swift: "swift" (default) or "keystone_v3", which needs all three names.
+
+Types are strict: a boolean must be JSON true/false (not "yes" or 1), an
+integer must not be a boolean or 1.5. Two mappings with the same account,
+container, protocol, aws_endpoint, aws_bucket and custom_prefix are refused
+as duplicates; copying one container to several destinations is fine.
+
+Errors raise ConfigError with one line naming the file, the mapping and the
+key. Values of secret keys (any key containing "secret", "token" or
+"password") never appear in errors, reprs or ``Mapping.redacted()``.
+"""
+import collections
+import difflib
+import hashlib
+import ipaddress
+import json
+import math
+import re
+import urllib.parse
+
+from swift_s3_sync import selection
+
+
+class ConfigError(ValueError):
+    """sync.json is unreadable or wrong; the message says where and why."""
+
+
+class _Invalid(Exception):
+    """One problem inside a global or mapping section; str() is the text
+    that follows the section's location in the ConfigError."""
+
+
+REQUIRED = object()  # marks a key that has no default
+COMMENT_PREFIX = '//'
+SECRET_WORDS = ('secret', 'token', 'password')
+MASK = '***'
+
+
+# -- checking single values ------------------------------------------------
+#
+# A checker is called as check(key, value): it returns the value to store
+# (sometimes normalized) or raises _Invalid naming the key.
+
+def _is_secret(key):
+    return any(word in key.lower() for word in SECRET_WORDS)
+
+
+def _show(value):
+    """How an offending value is quoted: scalars only, so a secret nested in
+    a wrongly placed object or list is never printed."""
+    if isinstance(value, dict):
+        return 'an object'
+    if isinstance(value, list):
+        return 'a list'
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
+def _wrong(key, value, wanted):
+    if _is_secret(key):
+        return _Invalid(f"'{key}' must be {wanted}")
+    return _Invalid(f"'{key}' must be {wanted}, got {_show(value)}")
+
+
+def _is_integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    # JSON allows NaN and Infinity, which no setting here can mean.
+    return ((_is_integer(value) or isinstance(value, float))
+            and math.isfinite(value))
+
+
+def _same(value):
+    return value
+
+
+def _value_check(wanted, accepts, convert=_same, nullable=False):
+    if nullable:
+        wanted += ' or null'
+
+    def check(key, value):
+        if value is None and nullable:
+            return None
+        if not accepts(value):
+            raise _wrong(key, value, wanted)
+        return convert(value)
+    return check
+
+
+def _string(non_empty=False, nullable=False, convert=_same):
+    return _value_check(
+        'a non-empty string' if non_empty else 'a string',
+        lambda v: isinstance(v, str) and bool(v or not non_empty),
+        convert, nullable)
+
+
+def _integer(low, high=None, nullable=False):
+    if high is None:
+        wanted = f'an integer >= {low}'
+    else:
+        wanted = f'an integer from {low} to {high}'
+    return _value_check(
+        wanted,
+        lambda v: _is_integer(v) and v >= low and (high is None or v <= high),
+        nullable=nullable)
+
+
+def _number_above(low):
+    return _value_check(f'a number > {low}',
+                        lambda v: _is_number(v) and v > low)
+
+
+def _number_from(low):
+    return _value_check(f'a number >= {low}',
+                        lambda v: _is_number(v) and v >= low)
+
+
+def _boolean():
+    return _value_check('true or false', lambda v: isinstance(v, bool))
+
+
+def _one_of(*choices, nullable=False, any_case=False):
+    wanted = 'one of ' + ', '.join(json.dumps(c) for c in choices)
+    if any_case:
+        return _value_check(
+            wanted, lambda v: isinstance(v, str) and v.lower() in choices,
+            str.lower, nullable)
+    return _value_check(wanted, lambda v: v in choices, nullable=nullable)
+
+
+def _is_ip_address(value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _ip_address():
+    return _value_check('an IP address',
+                        lambda v: isinstance(v, str) and _is_ip_address(v))
+
+
+def _is_http_url(value):
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(value)
+        return parts.scheme in ('http', 'https') and bool(parts.hostname)
+    except ValueError:  # e.g. a malformed port or IPv6 address
+        return False
+
+
+def _http_url(nullable=False):
+    return _value_check('an http:// or https:// URL', _is_http_url,
+                        nullable=nullable)
+
+
+def _json_list(key, value):
+    if not isinstance(value, list):
+        raise _wrong(key, value, 'a list of mapping objects')
+    return value
+
+
+def _account(key, value):
+    if not isinstance(value, str) or not value or '/' in value:
+        raise _wrong(key, value, 'a non-empty string without "/"')
+    return value
+
+
+def _container(key, value):
+    if not isinstance(value, str) or not value or (
+            '/' in value and value != '/*'):
+        raise _wrong(key, value,
+                     'a container name without "/", or "/*" for every '
+                     'container of the account')
+    return value
+
+
+def _regex(key, value):
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _wrong(key, value, 'a regular expression string or null')
+    try:
+        re.compile(value)
+    except re.error as err:
+        raise _Invalid(f"'{key}' {_show(value)} is not a valid regular "
+                       f"expression: {err}")
+    return value
+
+
+def _selection_criteria(key, value):
+    try:
+        selection.validate(value, key)
+    except selection.SelectionError as err:
+        raise _Invalid(str(err))
+    return value
+
+
+# -- the schema ------------------------------------------------------------
+
+Key = collections.namedtuple('Key', 'default check')
+
+GLOBAL_KEYS = {
+    'containers': Key(REQUIRED, _json_list),
+    'devices': Key('/srv/node', _string(non_empty=True)),
+    'swift_dir': Key('/etc/swift', _string(non_empty=True)),
+    'status_dir': Key(REQUIRED, _string(non_empty=True)),
+    'items_chunk': Key(1000, _integer(1)),
+    'workers': Key(10, _integer(1)),
+    'poll_interval': Key(5, _number_above(0)),
+    'verification_slack': Key(60, _number_from(0)),
+    'swift_bind_ip': Key('0.0.0.0', _ip_address()),
+    'swift_bind_port': Key(None, _integer(1, 65535, nullable=True)),
+    'internal_client_conf_path': Key(None, _string(nullable=True)),
+    'log_file': Key(None, _string(nullable=True)),
+    'log_level': Key('info', _one_of('debug', 'info', 'warning', 'error',
+                                     any_case=True)),
+    'log_statsd_host': Key(None, _string(nullable=True)),
+    'log_statsd_port': Key(8125, _integer(1, 65535)),
+    'log_statsd_metric_prefix': Key('', _string()),
+    'retry_initial_delay': Key(5, _number_above(0)),
+    'retry_max_delay': Key(300, _number_above(0)),
+    'http_proxy': Key(None, _string(nullable=True)),
+    'https_proxy': Key(None, _string(nullable=True)),
+}
+
+MAPPING_KEYS = {
+    'account': Key(REQUIRED, _account),
+    'container': Key(REQUIRED, _container),
+    'protocol': Key('s3', _one_of('s3', 'swift')),
+    'aws_bucket': Key(REQUIRED, _string(non_empty=True)),
+    'aws_endpoint': Key(None, _http_url(nullable=True)),
+    'aws_identity': Key(REQUIRED, _string(non_empty=True)),
+    'aws_secret': Key(REQUIRED, _string(non_empty=True)),
+    'aws_session_token': Key(None, _string(nullable=True)),
+    'aws_region': Key('us-east-1', _string()),
+    'custom_prefix': Key(None, _string(nullable=True,
+                                       convert=lambda v: v.strip('/'))),
+    'copy_after': Key(0, _integer(0)),
+    'retain_local': Key(True, _boolean()),
+    'retain_local_segments': Key(False, _boolean()),
+    'propagate_delete': Key(True, _boolean()),
+    'exclude_pattern': Key(None, _regex),
+    'selection_criteria': Key(None, _selection_criteria),
+    'encryption': Key(True, _boolean()),
+    'server_side_encryption': Key(None, _one_of('AES256', 'aws:kms',
+                                                nullable=True)),
+    'sse_kms_key_id': Key(None, _string(nullable=True)),
+    'storage_class': Key(None, _string(nullable=True)),
+    'merge_namespaces': Key(False, _boolean()),
+    'restore_object': Key(False, _boolean()),
+    'sync_container_metadata': Key(False, _boolean()),
+    'sync_container_acl': Key(False, _boolean()),
+    'propagate_expiration': Key(False, _boolean()),
+    'propagate_expiration_offset': Key(0, _integer(0)),
+    'remote_delete_after': Key(0, _integer(0)),
+    'convert_dlo': Key(False, _boolean()),
+    'min_segment_size': Key(0, _integer(0)),
+    'storage_policy': Key(None, _string(nullable=True)),
+    'remote_account': Key(None, _string(nullable=True)),
+    'auth_type': Key('swift', _one_of('swift', 'keystone_v3')),
+    'project_name': Key(None, _string(nullable=True)),
+    'project_domain_name': Key(None, _string(nullable=True)),
+    'user_domain_name': Key(None, _string(nullable=True)),
+    'sync_symlinks': Key(True, _boolean()),
+}
+
+# Changing any of these changes which objects belong at the destination, or
+# where, so syncing must start again from the first row.
+POLICY_KEYS = ('protocol', 'aws_endpoint', 'aws_bucket', 'custom_prefix',
+               'copy_after', 'retain_local', 'propagate_delete',
+               'exclude_pattern', 'selection_criteria', 'sync_symlinks')
+
+# What makes a mapping a distinct destination: two mappings agreeing on all
+# of these would fight over the same remote objects and progress records.
+IDENTITY_KEYS = ('account', 'container', 'protocol', 'aws_endpoint',
+                 'aws_bucket', 'custom_prefix')
+
+S3_ONLY_KEYS = ('aws_session_token', 'server_side_encryption',
+                'storage_class')
+KEYSTONE_KEYS = ('project_name', 'project_domain_name', 'user_domain_name')
+
+
+# -- checking one section (the top level, or one mapping) -------------------
+
+def _unknown_key_message(key, known, elsewhere, elsewhere_hint):
+    close = difflib.get_close_matches(key, known, n=1)
+    if close:
+        return f"unknown key '{key}' (did you mean '{close[0]}'?)"
+    if key in elsewhere:
+        return f"unknown key '{key}' ({elsewhere_hint})"
+    return f"unknown key '{key}'"
+
+
+def _check_section(obj, schema, elsewhere, elsewhere_hint):
+    """Values for every key of ``schema``, defaults filled, from one JSON
+    object; raises _Invalid on the first problem."""
+    duplicates = getattr(obj, 'duplicate_keys', ())
+    if duplicates:
+        raise _Invalid(f"key '{duplicates[0]}' is given twice")
+    for key in obj:
+        if key not in schema and not key.startswith(COMMENT_PREFIX):
+            raise _Invalid(_unknown_key_message(
+                key, schema, elsewhere, elsewhere_hint))
+    for key, spec in schema.items():
+        if spec.default is REQUIRED and key not in obj:
+            raise _Invalid(f"missing required key '{key}'")
+    return {key: spec.check(key, obj.get(key, spec.default))
+            for key, spec in schema.items()}
+
+
+def _archive_keeps_remote_copy(m):
+    if not m['retain_local'] and m['propagate_delete']:
+        return ("'retain_local': false needs 'propagate_delete': false "
+                "(the archive's own local delete would otherwise delete the "
+                "remote copy)")
+
+
+def _swift_has_endpoint(m):
+    if m['protocol'] == 'swift' and m['aws_endpoint'] is None:
+        return ("protocol 'swift' needs 'aws_endpoint' (the remote "
+                "cluster's auth URL)")
+
+
+def _s3_only_keys_unused(m):
+    for key in S3_ONLY_KEYS:
+        if m['protocol'] != 's3' and m[key] is not None:
+            return f"'{key}' is only for protocol 's3'"
+
+
+def _kms_key_has_kms(m):
+    if m['sse_kms_key_id'] is not None and (
+            m['server_side_encryption'] != 'aws:kms'):
+        return ("'sse_kms_key_id' needs 'server_side_encryption': "
+                "\"aws:kms\"")
+
+
+def _acl_has_metadata(m):
+    if m['sync_container_acl'] and not m['sync_container_metadata']:
+        return ("'sync_container_acl': true needs "
+                "'sync_container_metadata': true")
+
+
+def _segment_size_has_convert_dlo(m):
+    if m['min_segment_size'] > 0 and not m['convert_dlo']:
+        return "'min_segment_size' above 0 needs 'convert_dlo': true"
+
+
+def _per_account_s3_has_no_prefix(m):
+    if (m['container'] == '/*' and m['protocol'] == 's3'
+            and m['custom_prefix'] is not None):
+        return ("'custom_prefix' cannot be used with container \"/*\" and "
+                "protocol 's3' (every container would share one key space)")
+
+
+def _keystone_has_names(m):
+    missing = [k for k in KEYSTONE_KEYS if m[k] is None]
+    if m['auth_type'] == 'keystone_v3' and missing:
+        names = ', '.join(f"'{k}'" for k in missing)
+        return f"'auth_type': \"keystone_v3\" needs {names}"
+
+
+MAPPING_RULES = (
+    _archive_keeps_remote_copy,
+    _swift_has_endpoint,
+    _s3_only_keys_unused,
+    _kms_key_has_kms,
+    _acl_has_metadata,
+    _segment_size_has_convert_dlo,
+    _per_account_s3_has_no_prefix,
+    _keystone_has_names,
+)
+
+
+def _retry_delays_ordered(g):
+    if g['retry_max_delay'] < g['retry_initial_delay']:
+        return "'retry_max_delay' must be >= 'retry_initial_delay'"
+
+
+GLOBAL_RULES = (_retry_delays_ordered,)
+
+
+def _apply_rules(rules, values):
+    for rule in rules:
+        problem = rule(values)
+        if problem:
+            raise _Invalid(problem)
+
+
+# -- the loaded objects ------------------------------------------------------
+
+class _Settings:
+    """Read-only attribute access to one section's checked values."""
+
+    def __init__(self, values):
+        object.__setattr__(self, '_values', values)
+
+    def __getattr__(self, name):
+        if name.startswith('_'):  # also stops recursion before __init__
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute '{name}'") from None
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f'{type(self).__name__} is read-only')
+
+    def __delattr__(self, name):
+        raise AttributeError(f'{type(self).__name__} is read-only')
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._values))
+
+
+def _label(index, obj):
+    """How messages name a mapping, with as much as is known about it."""
+    label = f'containers[{index}]'
+    if not isinstance(obj, dict):
+        return label
+    account, container = obj.get('account'), obj.get('container')
+    if isinstance(account, str) and isinstance(container, str):
+        shown = '*' if container == '/*' else container
+        label += f' ({account}/{shown})'
+    return label
+
+
+def _sha256(data):
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True).encode('utf-8')).hexdigest()
+
+
+def _host(url):
+    return (urllib.parse.urlsplit(url).hostname or '') if url else ''
+
+
+class Mapping(_Settings):
+    """One checked entry of ``containers``; every mapping key is an
+    attribute, plus ``index``, ``label``, ``per_account`` and
+    ``exclude_regex``."""
+
+    def __init__(self, index, values, label):
+        super().__init__(values)
+        object.__setattr__(self, 'index', index)
+        object.__setattr__(self, 'label', label)
+        pattern = values['exclude_pattern']
+        object.__setattr__(self, 'exclude_regex',
+                           re.compile(pattern) if pattern is not None
+                           else None)
+
+    @property
+    def per_account(self):
+        return self.container == '/*'
+
+    def policy(self):
+        """The settings whose change means syncing restarts from row 0."""
+        return {key: self._values[key] for key in POLICY_KEYS}
+
+    def policy_hash(self):
+        return _sha256(self.policy())
+
+    def identity(self):
+        return tuple(self._values[key] for key in IDENTITY_KEYS)
+
+    def signature(self):
+        """Stable short id of this destination, for naming progress files."""
+        return _sha256(self.identity())[:16]
+
+    def redacted(self):
+        """All settings, with the values of secret keys masked."""
+        return {key: MASK if _is_secret(key) and value is not None else value
+                for key, value in self._values.items()}
+
+    def is_aws(self):
+        host = _host(self.aws_endpoint)
+        return (self.aws_endpoint is None or host == 'amazonaws.com'
+                or host.endswith('.amazonaws.com'))
+
+    def is_google(self):
+        return _host(self.aws_endpoint) == 'storage.googleapis.com'
+
+    def sse(self):
+        """The server-side encryption to request, or None."""
+        if self.protocol != 's3':
+            return None
+        if self.server_side_encryption is not None:
+            return self.server_side_encryption
+        return 'AES256' if self.encryption and self.is_aws() else None
+
+    def matches(self, headers):
+        """Whether an object with these headers passes selection_criteria."""
+        return selection.matches(self.selection_criteria, headers)
+
+    def __repr__(self):
+        return f'Mapping({self.label}, {self.redacted()!r})'
+
+
+class Config(_Settings):
+    """The whole checked file: every global key is an attribute, plus
+    ``mappings`` (``containers`` is the same list) and ``source``."""
+
+    def __init__(self, source, values, mappings):
+        super().__init__(dict(values, containers=mappings))
+        object.__setattr__(self, 'source', source)
+        object.__setattr__(self, 'mappings', mappings)
+
+    def mappings_for(self, account, container):
+        """The mappings that copy this local container."""
+        return [m for m in self.mappings
+                if m.account == account
+                and (m.per_account or m.container == container)]
+
+    def __repr__(self):
+        return f'Config({self.source!r}, {len(self.mappings)} mappings)'
+
+
+# -- reading the file --------------------------------------------------------
+
+class _JSONObject(dict):
+    """A parsed JSON object that remembers keys given more than once (plain
+    json keeps the last silently). Repeated comment keys are fine."""
+    duplicate_keys = ()
+
+
+def _json_object(pairs):
+    obj = _JSONObject()
+    duplicates = []
+    for key, value in pairs:
+        if key in obj and not key.startswith(COMMENT_PREFIX):
+            duplicates.append(key)
+        obj[key] = value
+    obj.duplicate_keys = tuple(duplicates)
+    return obj
+
+
+def _parse_json(text, source):
+    try:
+        return json.loads(text, object_pairs_hook=_json_object)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f'{source}: invalid JSON at line {err.lineno}, '
+                          f'column {err.colno}: {err.msg}') from None
+
+
+def _build_mapping(index, obj, source):
+    label = _label(index, obj)
+    try:
+        if not isinstance(obj, dict):
+            raise _Invalid(f'must be an object, got {_show(obj)}')
+        values = _check_section(obj, MAPPING_KEYS, GLOBAL_KEYS,
+                                'a global key; it belongs at the top level')
+        _apply_rules(MAPPING_RULES, values)
+    except _Invalid as problem:
+        raise ConfigError(f'{source}: {label}: {problem}') from None
+    return Mapping(index, values, label)
+
+
+def _refuse_duplicates(mappings, source):
+    seen = {}
+    for mapping in mappings:
+        first = seen.setdefault(mapping.identity(), mapping)
+        if first is not mapping:
+            raise ConfigError(
+                f'{source}: {mapping.label} duplicates containers'
+                f'[{first.index}]: same ' + ', '.join(IDENTITY_KEYS))
+
+
+def parse_config(text, source='sync.json'):
+    """Check the JSON text of a config; ``source`` names it in errors."""
+    document = _parse_json(text, source)
+    if not isinstance(document, dict):
+        raise ConfigError(f'{source}: the top level must be a JSON object, '
+                          f'got {_show(document)}')
+    try:
+        values = _check_section(
+            document, GLOBAL_KEYS, MAPPING_KEYS,
+            "a mapping key; it belongs in an object of 'containers'")
+        _apply_rules(GLOBAL_RULES, values)
+    except _Invalid as problem:
+        raise ConfigError(f'{source}: {problem}') from None
+    mappings = [_build_mapping(index, obj, source)
+                for index, obj in enumerate(values['containers'])]
+    _refuse_duplicates(mappings, source)
+    return Config(source, values, mappings)
+
+
+def load_config(path):
+    """Read and check the config file at ``path``."""
+    try:
+        with open(path, encoding='utf-8-sig') as config_file:
+            text = config_file.read()
+    except OSError as err:
+        raise ConfigError(f'{path}: cannot read: {err.strerror}') from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f'{path}: not UTF-8 text: {err.reason} at byte '
+                          f'{err.start}') from None
+    return parse_config(text, source=path)
