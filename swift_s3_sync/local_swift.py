@@ -57,6 +57,12 @@ def make_internal_client(swift_dir, conf_path=None, user_agent='swift-s3-sync'):
     return InternalClient(conf, user_agent, request_tries=3)
 
 
+def object_timestamp(headers):
+    """The newest timestamp (data or metadata) of an object's headers."""
+    return Timestamp(headers.get('x-backend-timestamp') or
+                     headers['x-timestamp'])
+
+
 def _headers(swob_headers):
     return {k.lower(): wsgi_to_str(v) for k, v in swob_headers.items()}
 
@@ -105,9 +111,14 @@ class LocalSwift(object):
         """Delete the version written at ``timestamp`` and nothing newer.
 
         The DELETE carries a timestamp just after it (same time, offset + 1):
-        object servers refuse it (409) when a newer write exists.
+        object servers refuse it (409) when newer data exists.  They compare
+        against the data timestamp only, so a newer POST is checked for
+        first: its metadata has not been copied yet.
         """
         ts = Timestamp(timestamp)
+        current = self.head(account, container, name)
+        if current is None or object_timestamp(current) != ts:
+            return False
         delete_ts = Timestamp(ts, offset=ts.offset + 1)
         try:
             resp = self.client.make_request(

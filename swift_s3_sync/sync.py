@@ -16,7 +16,7 @@ listing can stand in for many HEADs.
 from swift.common.utils import Timestamp
 
 from swift_s3_sync.crawler.rows import changed_at, is_delete
-from swift_s3_sync.local_swift import LocalError
+from swift_s3_sync.local_swift import LocalError, object_timestamp
 from swift_s3_sync.providers.base import DATA, EQUAL, METADATA, \
     LocalObject, RemoteError
 
@@ -42,12 +42,6 @@ class Outcome(object):
 
     def __repr__(self):
         return 'Outcome(%s, %s, %r)' % (self.status, self.action, self.reason)
-
-
-def local_timestamp(headers):
-    """The newest timestamp of the local object (data or metadata)."""
-    return Timestamp(headers.get('x-backend-timestamp') or
-                     headers['x-timestamp'])
 
 
 def large_object_kind(headers):
@@ -108,7 +102,7 @@ class RowSyncer(object):
         if headers is None:
             # Deleted since; its tombstone row comes later.
             return Outcome(DONE, 'gone')
-        local_ts = local_timestamp(headers)
+        local_ts = object_timestamp(headers)
         if local_ts < changed_at(row):
             return Outcome(RETRY, 'stale',
                            'local object is older than its container row')

@@ -1,0 +1,88 @@
+"""A forwarding HTTP proxy that counts the requests a remote receives.
+
+Clients are pointed at the proxy instead of the server; the Host header is
+passed through unchanged so SigV4 signatures stay valid.  Used to prove
+request counts (one PUT per object, no writes on an unchanged pass).
+"""
+import http.client
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+HOP_BY_HOP = {'connection', 'keep-alive', 'transfer-encoding', 'te',
+              'trailer', 'upgrade', 'proxy-connection'}
+
+
+class CountingProxy(object):
+
+    def __init__(self, upstream):
+        parts = urlsplit(upstream)
+        self.upstream_host = parts.hostname
+        self.upstream_port = parts.port
+        self.lock = threading.Lock()
+        self.requests = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                body = self.rfile.read(length) if length else None
+                proxy._record(self.command, self.path, self.headers)
+                conn = http.client.HTTPConnection(
+                    proxy.upstream_host, proxy.upstream_port, timeout=120)
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in HOP_BY_HOP}
+                conn.request(self.command, self.path, body=body,
+                             headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                self.send_response(resp.status, resp.reason)
+                for key, value in resp.getheaders():
+                    if key.lower() not in HOP_BY_HOP | {'content-length'}:
+                        self.send_header(key, value)
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                if self.command != 'HEAD':
+                    self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = 'http://127.0.0.1:%d' % self.port
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def _record(self, method, path, headers):
+        kind = method
+        if method == 'PUT' and 'x-amz-copy-source' in {
+                k.lower() for k in headers.keys()}:
+            kind = 'COPY'
+        elif method == 'GET' and ('list-type=' in path or
+                                  path.rstrip('/').count('/') <= 1):
+            kind = 'LIST'
+        with self.lock:
+            self.requests.append((kind, path))
+
+    def counts(self):
+        with self.lock:
+            result = {}
+            for kind, _ in self.requests:
+                result[kind] = result.get(kind, 0) + 1
+            return result
+
+    def reset(self):
+        with self.lock:
+            self.requests = []
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
