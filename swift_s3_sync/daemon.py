@@ -234,13 +234,15 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    eventlet.monkey_patch()
     from swift_s3_sync.config import ConfigError, load_config
     try:
         config = load_config(args.config)
     except ConfigError as err:
         sys.stderr.write('swift-s3-sync: %s\n' % err)
         return 2
+    # Green sockets for the internal client, boto3 and the row pool; done
+    # here, not at import, so importing the module has no side effects.
+    eventlet.monkey_patch()
     logger = make_logger(config, args.log_level, args.console)
     daemon = Daemon(args.config, config, logger)
     daemon.install_signal_handlers()
