@@ -1,0 +1,448 @@
+"""S3 (and S3 clones: Swift s3api, radosgw, moto, Google Cloud Storage).
+
+Keys are ``<md5-prefix>/<account>/<container>/<object>`` or
+``<custom_prefix>/<object>``; user metadata and content headers that are not
+plain printable ASCII travel as RFC 2047 encoded words; the Swift timestamp
+rides along in metadata ``swift-s3-sync-timestamp``.  The details are in
+:mod:`s3_metadata`.
+
+One request per call: head, put, update_metadata (a COPY onto itself),
+delete and get each make one S3 request (botocore retries once more on
+throttling, 5xx and connection errors); list makes one per 1000 names;
+check and compare make none.
+
+Errors are RemoteError: ``permanent`` only when the object itself cannot be
+stored (4xx such as InvalidArgument, EntityTooLarge); busy
+servers, network trouble and mapping problems (no such bucket, bad
+credentials) are not permanent.  ``error.code`` holds the S3 error code.
+Secrets never appear in messages.
+
+Requests carry Content-MD5 on PUT (the server verifies the bytes), the
+payload is not SHA256-signed (the body is streamed once; Content-MD5 covers
+it) and no CRC trailers are sent (clones reject aws-chunked bodies).
+Expires and the conditional GET headers go out as raw headers: boto3 models
+them as timestamps and would rewrite values it cannot parse.
+"""
+import base64
+import logging
+import re
+import threading
+from email.utils import parsedate_to_datetime
+
+import boto3
+import botocore.config
+import botocore.exceptions
+import botocore.handlers
+
+from swift_s3_sync.providers import s3_metadata as meta
+from swift_s3_sync.providers.base import (
+    CONTENT_HEADERS, DATA, EQUAL, METADATA, Provider, RemoteError,
+    RemoteObject)
+
+ARCHIVE_CLASSES = ('GLACIER', 'DEEP_ARCHIVE')
+PASS_THROUGH = ('range', 'if-match', 'if-none-match', 'if-modified-since',
+                'if-unmodified-since')
+GET_STATUSES = (304, 404, 412, 416)
+CHUNK = 65536
+_MD5_HEX = re.compile(r'^[0-9a-fA-F]{32}$')
+
+# Error codes that a later attempt can get past (busy or flaky server, clock
+# skew, bytes read from Swift that did not match its ETag) and codes that
+# mean the mapping (bucket, credentials) is wrong rather than the object:
+# those are not permanent either, because the object will go through once
+# the operator fixes the mapping.
+TRANSIENT_CODES = frozenset((
+    'RequestTimeout', 'RequestTimeTooSkewed', 'SlowDown', 'Throttling',
+    'ThrottlingException', 'RequestThrottled', 'TooManyRequests',
+    'RequestLimitExceeded', 'BandwidthLimitExceeded', 'InternalError',
+    'ServiceUnavailable', 'OperationAborted', 'BadDigest', 'IncompleteBody'))
+MAPPING_CODES = frozenset((
+    'AccessDenied', 'AllAccessDisabled', 'AccountProblem',
+    'AuthorizationHeaderMalformed', 'ExpiredToken', 'InvalidAccessKeyId',
+    'InvalidToken', 'NoSuchBucket', 'PermanentRedirect',
+    'SignatureDoesNotMatch', 'TokenRefreshRequired'))
+RAW_HEADERS = 'SwiftS3SyncRawHeaders'   # private call parameter, see below
+
+
+def _stash_raw_headers(params, context, **kwargs):
+    # provide-client-params: take our headers out before boto validates.
+    raw = params.pop(RAW_HEADERS, None)
+    if raw:
+        context[RAW_HEADERS] = raw
+
+
+def _send_raw_headers(params, context, **kwargs):
+    # before-call: params is the request dict about to be signed and sent.
+    params['headers'].update(context.get(RAW_HEADERS, {}))
+
+
+def _status(response):
+    return response.get('ResponseMetadata', {}).get('HTTPStatusCode')
+
+
+def _http_headers(response):
+    headers = dict(response.get('ResponseMetadata', {}).get(
+        'HTTPHeaders', {}))
+    # botocore drops an Expires it cannot parse but keeps the raw value.
+    if 'expires' not in headers and response.get('ExpiresString'):
+        headers['expires'] = response['ExpiresString']
+    return headers
+
+
+def _epoch(http_date):
+    try:
+        return parsedate_to_datetime(http_date).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+class _Body(object):
+    """Iterator over a GET body; close() releases the connection."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        chunk = self._stream.read(CHUNK) if self._stream else b''
+        if not chunk:
+            self.close()
+            raise StopIteration
+        return chunk
+
+    def close(self):
+        if self._stream:
+            stream, self._stream = self._stream, None
+            stream.close()
+
+
+class S3Provider(Provider):
+    page_size = 1000   # names per list request (S3's maximum)
+
+    def __init__(self, mapping, logger=None, max_connections=10):
+        super().__init__(mapping, logger or logging.getLogger(__name__))
+        self.max_connections = max_connections
+        self._client = None
+        self._lock = threading.Lock()
+
+    # -- client and errors ----------------------------------------------
+
+    @property
+    def client(self):
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
+
+    def _make_client(self):
+        m = self.mapping
+        session = boto3.session.Session(
+            aws_access_key_id=m.aws_identity,
+            aws_secret_access_key=m.aws_secret,
+            aws_session_token=m.aws_session_token,
+            region_name=m.aws_region or 'us-east-1')
+        config = botocore.config.Config(
+            signature_version='s3v4',
+            s3={'addressing_style': 'auto' if m.is_aws() else 'path',
+                'payload_signing_enabled': False},
+            retries={'total_max_attempts': 2, 'mode': 'standard'},
+            connect_timeout=10, read_timeout=60,
+            max_pool_connections=self.max_connections,
+            request_checksum_calculation='when_required',
+            response_checksum_validation='when_required',
+            user_agent_extra='swift-s3-sync')
+        client = session.client('s3', endpoint_url=m.aws_endpoint or None,
+                                config=config)
+        events = client.meta.events
+        events.register('provide-client-params.s3', _stash_raw_headers)
+        events.register('before-call.s3', _send_raw_headers)
+        if m.is_google():
+            # GCS rejects encoding-type=url.
+            for op in ('ListObjects', 'ListObjectsV2', 'ListObjectVersions'):
+                events.unregister(
+                    'before-parameter-build.s3.%s' % op,
+                    botocore.handlers.set_list_objects_encoding_type_url)
+        return client
+
+    def close(self):
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def _scrub(self, text):
+        for secret in (self.mapping.aws_secret,
+                       self.mapping.aws_session_token):
+            if secret:
+                text = text.replace(secret, '***')
+        return text
+
+    def _error(self, op, err):
+        if isinstance(err, botocore.exceptions.ClientError):
+            status = _status(err.response)
+            error = err.response.get('Error', {})
+            code = error.get('Code') or str(status)
+            message = error.get('Message') or ''
+            # A HEAD error has no body: its code is just the status.
+            transient = (status is None or status >= 500
+                         or status in (408, 429) or code in TRANSIENT_CODES
+                         or code in MAPPING_CODES
+                         or code in ('401', '403'))
+            reason = '%s: %s (%s)' % (code, message, op) if message else \
+                '%s (%s)' % (code, op)
+        else:
+            status, code = None, type(err).__name__
+            transient = not isinstance(
+                err, botocore.exceptions.ParamValidationError)
+            reason = '%s: %s (%s)' % (code, err, op)
+        error = RemoteError(self._scrub(reason), status,
+                            permanent=not transient)
+        error.code = code
+        return error
+
+    def _call(self, op, expect=(), **params):
+        """Call boto3 ``op``; a ClientError whose status is in ``expect``
+        comes back as its response dict, any other failure as RemoteError."""
+        try:
+            return getattr(self.client, op)(**params)
+        except botocore.exceptions.ClientError as err:
+            if _status(err.response) in expect:
+                return err.response
+            raise self._error(op, err) from err
+        except botocore.exceptions.BotoCoreError as err:
+            raise self._error(op, err) from err
+
+    # -- layout -----------------------------------------------------------
+
+    def key_prefix(self, container):
+        return meta.key_prefix(self.mapping.account, container,
+                               self.mapping.custom_prefix)
+
+    def key_for(self, container, name):
+        return self.key_prefix(container) + name
+
+    # -- writing ------------------------------------------------------------
+
+    def _recorded_etag(self, local):
+        # SSE-KMS ETags are not MD5s: keep the Swift one to compare against.
+        return local.etag if self.mapping.sse() == 'aws:kms' else None
+
+    def _timestamp(self, local):
+        return getattr(local.timestamp, 'internal', local.timestamp)
+
+    def _write_params(self, local):
+        """Parameters shared by PUT and COPY: metadata, content headers,
+        encryption, storage class."""
+        params = {'Bucket': self.mapping.aws_bucket,
+                  'Key': self.key_for(local.container, local.name),
+                  'Metadata': meta.s3_metadata(
+                      local.headers, self._timestamp(local),
+                      self._recorded_etag(local))}
+        for name, value in meta.content_headers(local.headers).items():
+            if name == 'expires':
+                params[RAW_HEADERS] = {'Expires': meta.encode_value(value)}
+            else:
+                params[meta.BOTO_CONTENT_PARAMS[name]] = \
+                    meta.encode_value(value)
+        sse = self.mapping.sse()
+        if sse:
+            params['ServerSideEncryption'] = sse
+            if sse == 'aws:kms' and self.mapping.sse_kms_key_id:
+                params['SSEKMSKeyId'] = self.mapping.sse_kms_key_id
+        if self.mapping.storage_class:
+            params['StorageClass'] = self.mapping.storage_class
+        return params
+
+    def _written(self, local, etag):
+        wire = meta.wire_headers(local.headers, self._timestamp(local),
+                                 self._recorded_etag(local))
+        wire['etag'] = etag
+        wire['content-length'] = str(local.size)
+        if self.mapping.storage_class:
+            wire['x-amz-storage-class'] = self.mapping.storage_class
+        headers, timestamp, etag = meta.swift_headers(wire)
+        return RemoteObject(local.name, headers['etag'], local.size,
+                            timestamp=timestamp, headers=headers)
+
+    def check(self, local):
+        if local.size > meta.MAX_PUT_BYTES:
+            raise RemoteError('object is %d bytes, one S3 PUT allows %d '
+                              '(multipart uploads are not supported yet)' % (
+                                  local.size, meta.MAX_PUT_BYTES),
+                              permanent=True)
+        key = self.key_for(local.container, local.name)
+        size = len(key.encode('utf-8'))
+        if size > meta.MAX_KEY_BYTES:
+            raise RemoteError('key is %d bytes after the prefix, S3 allows '
+                              '%d' % (size, meta.MAX_KEY_BYTES),
+                              permanent=True)
+        for name in meta.user_metadata(local.headers):
+            if name in meta.RESERVED_KEYS:
+                raise RemoteError('metadata key %r is reserved for '
+                                  'swift-s3-sync' % name, permanent=True)
+            if not meta.valid_meta_key(name):
+                raise RemoteError('metadata key %r cannot be stored in S3'
+                                  % name, permanent=True)
+        size = meta.metadata_size(meta.s3_metadata(
+            local.headers, self._timestamp(local), self._recorded_etag(local)))
+        if size > meta.MAX_METADATA_BYTES:
+            raise RemoteError('user metadata is %d bytes, S3 allows %d' % (
+                size, meta.MAX_METADATA_BYTES), permanent=True)
+
+    def put(self, local):
+        """One PUT of ``local.open_body()`` (closed afterwards) with
+        Content-MD5 from the Swift ETag."""
+        body = local.open_body()
+        try:
+            params = self._write_params(local)
+            params.update(Body=body, ContentLength=local.size)
+            if _MD5_HEX.match(local.etag or ''):
+                # The server checks the bytes it got against the Swift MD5.
+                params['ContentMD5'] = base64.b64encode(
+                    bytes.fromhex(local.etag)).decode('ascii')
+            resp = self._call('put_object', **params)
+        finally:
+            close = getattr(body, 'close', None)
+            if close:
+                close()
+        return self._written(local, resp.get('ETag', local.etag))
+
+    def update_metadata(self, local, remote):
+        """COPY onto itself with new metadata (the bytes stay on the
+        server); archived objects are uploaded again instead."""
+        storage = (remote.headers or {}).get('x-amz-storage-class')
+        if storage in ARCHIVE_CLASSES:
+            return self.put(local)   # archived objects cannot be copied
+        params = self._write_params(local)
+        params.update(CopySource={'Bucket': params['Bucket'],
+                                  'Key': params['Key']},
+                      MetadataDirective='REPLACE')
+        self._call('copy_object', **params)
+        return self._written(local, remote.etag)
+
+    def delete(self, container, name):
+        """True when deleted.  S3 answers 204 whether or not the key
+        existed, so True does not prove it did; False only when the server
+        says 404."""
+        resp = self._call('delete_object', expect=(404,),
+                          Bucket=self.mapping.aws_bucket,
+                          Key=self.key_for(container, name))
+        return _status(resp) != 404
+
+    # -- reading ------------------------------------------------------------
+
+    def compare(self, local, remote):
+        """DATA when the bytes differ (ETag, compared case-insensitively,
+        or size) or the remote is missing; METADATA when user metadata or a
+        content header differs; EQUAL otherwise.  Values are compared
+        decoded, which is the same as comparing what would be sent with
+        what HEAD returned (decoding exactly reverses encoding) and also
+        accepts the Q-encoded values the original wrote.  Empty values count
+        as absent.  A metadata change on an archived (GLACIER/DEEP_ARCHIVE)
+        object is DATA: it can only be rewritten whole."""
+        if remote is None:
+            return DATA
+        if remote.headers is None:
+            raise ValueError('compare() needs a RemoteObject from head()')
+        if ((local.etag or '').lower() != (remote.etag or '').lower()
+                or int(local.size) != int(remote.size)):
+            return DATA
+
+        def non_empty(items):
+            return {k: v for k, v in items.items() if v}
+        same = (non_empty(meta.user_metadata(local.headers)) ==
+                non_empty(meta.user_metadata(remote.headers)))
+        ours = meta.content_headers(local.headers)
+        for name in CONTENT_HEADERS:
+            if name == 'content-type' and name not in ours:
+                continue   # S3 always has one; Swift always sends one
+            if ours.get(name) != (remote.headers.get(name) or None):
+                same = False
+        if same:
+            return EQUAL
+        if remote.headers.get('x-amz-storage-class') in ARCHIVE_CLASSES:
+            return DATA
+        return METADATA
+
+    def head(self, container, name):
+        """RemoteObject with Swift-style headers (plus
+        ``x-amz-storage-class`` when S3 reports one), or None on 404."""
+        resp = self._call('head_object', expect=(404,),
+                          Bucket=self.mapping.aws_bucket,
+                          Key=self.key_for(container, name))
+        if _status(resp) == 404:
+            return None
+        headers, timestamp, _ = meta.swift_headers(_http_headers(resp))
+        return RemoteObject(
+            name, headers.get('etag'), int(headers.get('content-length', 0)),
+            last_modified=_epoch(headers.get('last-modified')),
+            timestamp=timestamp, headers=headers)
+
+    def get(self, container, name, headers=None):
+        """(status, Swift-style headers, body iterator).  Range and the
+        If-* headers are passed through as given; 304, 404, 412 and 416
+        come back as statuses with an empty body.  Close the body iterator
+        (or read it to the end) to release the connection."""
+        raw = {k: v for k, v in (headers or {}).items()
+               if k.lower() in PASS_THROUGH}
+        params = {'Bucket': self.mapping.aws_bucket,
+                  'Key': self.key_for(container, name)}
+        if raw:
+            params[RAW_HEADERS] = raw
+        resp = self._call('get_object', expect=GET_STATUSES, **params)
+        swift, _, _ = meta.swift_headers(_http_headers(resp))
+        return _status(resp), swift, _Body(resp.get('Body'))
+
+    def list(self, container, prefix='', marker='', end_marker='',
+             limit=1000):
+        """A generator: requests are made (and RemoteErrors raised) while
+        it is consumed, one per ``page_size`` names."""
+        key_prefix = self.key_prefix(container)
+        if limit <= 0:
+            return
+        pages = (self._pages_v1 if self.mapping.is_google() else
+                 self._pages_v2)(key_prefix + prefix,
+                                 marker and key_prefix + marker,
+                                 min(limit, self.page_size))
+        count = 0
+        for page in pages:
+            for item in page:
+                if not item['Key'].startswith(key_prefix):
+                    continue
+                name = item['Key'][len(key_prefix):]
+                if end_marker and name >= end_marker:
+                    return
+                yield RemoteObject(
+                    name, item.get('ETag', '').strip('"'), item['Size'],
+                    last_modified=item['LastModified'].timestamp())
+                count += 1
+                if count >= limit:
+                    return
+
+    def _pages_v2(self, prefix, start_after, page_size):
+        params = {'Bucket': self.mapping.aws_bucket, 'Prefix': prefix,
+                  'MaxKeys': page_size}
+        if start_after:
+            params['StartAfter'] = start_after
+        while True:
+            resp = self._call('list_objects_v2', **params)
+            yield resp.get('Contents', [])
+            if not resp.get('IsTruncated'):
+                return
+            params.pop('StartAfter', None)
+            params['ContinuationToken'] = resp['NextContinuationToken']
+
+    def _pages_v1(self, prefix, marker, page_size):
+        params = {'Bucket': self.mapping.aws_bucket, 'Prefix': prefix,
+                  'MaxKeys': page_size}
+        while True:
+            if marker:
+                params['Marker'] = marker
+            resp = self._call('list_objects', **params)
+            contents = resp.get('Contents', [])
+            yield contents
+            if not resp.get('IsTruncated') or not contents:
+                return
+            marker = contents[-1]['Key']

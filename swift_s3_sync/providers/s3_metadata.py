@@ -1,0 +1,210 @@
+"""Translating Swift object headers to S3 and back (pure functions).
+
+Key layout (compatible with buckets the original swift-s3-sync wrote):
+
+* default: ``<prefix>/<account>/<container>/<object>`` where ``<prefix>`` is
+  ``md5("<account>/<container>")`` taken modulo 16**6 and written in hex
+  without zero padding (1 to 6 digits); it spreads containers over S3
+  partitions and keeps the containers of a per-account mapping apart;
+* ``custom_prefix`` P: ``P/<object>``, or just ``<object>`` when P is "".
+
+Values on the wire (S3 user metadata and the content headers) must be
+printable US-ASCII.  A value is sent as is when it is *safe*: printable
+ASCII, no leading or trailing space, not starting with ``=?``.  Anything else
+is sent as one RFC 2047 encoded word, ``=?UTF-8?B?<base64 of UTF-8>?=``.
+Reading decodes a value only when the whole value is a run of encoded words
+(B or Q, any charset Python knows), so every str round-trips exactly:
+a value that literally starts with ``=?`` is itself encoded on the way out.
+
+Swift ``x-object-meta-foo`` is S3 user metadata ``foo``.  Two metadata keys
+belong to us and are never shown as user metadata:
+
+* ``swift-s3-sync-timestamp``: the Swift timestamp (internal format) of the
+  object the copy was made from;
+* ``swift-s3-sync-etag``: the Swift ETag (MD5), written only when the bucket
+  encrypts with SSE-KMS, whose ETags are not MD5s.
+"""
+import base64
+import binascii
+import codecs
+import hashlib
+import re
+
+TIMESTAMP_KEY = 'swift-s3-sync-timestamp'
+ETAG_KEY = 'swift-s3-sync-etag'
+RESERVED_KEYS = (TIMESTAMP_KEY, ETAG_KEY)
+
+META_PREFIX = 'x-object-meta-'
+S3_META_PREFIX = 'x-amz-meta-'
+
+# Swift content header -> boto3 parameter.  Expires is left out on purpose:
+# boto3 models it as a timestamp and would rewrite values such as "0"; the
+# provider sends it as a raw header instead.
+BOTO_CONTENT_PARAMS = {
+    'content-type': 'ContentType',
+    'content-encoding': 'ContentEncoding',
+    'content-disposition': 'ContentDisposition',
+    'content-language': 'ContentLanguage',
+    'cache-control': 'CacheControl',
+}
+
+MAX_KEY_BYTES = 1024
+MAX_METADATA_BYTES = 2048
+MAX_PUT_BYTES = 5 * 1024 ** 3
+
+# What a Swift timestamp looks like in internal format; anything else in the
+# timestamp metadata (a foreign writer) is ignored.
+_TIMESTAMP = re.compile(r'^\d{1,10}(\.\d{1,5})?(_[0-9a-f]{16})?$')
+
+# An HTTP token (RFC 7230), lower case: what S3 accepts as a metadata key.
+_TOKEN = re.compile(r"^[-!#$%&'*+.^_`|~0-9a-z]+$")
+_SWIFT_BYTES = re.compile(r'\s*;\s*swift_bytes=[^;]*', re.IGNORECASE)
+_WORD = r'=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?='
+_WORD_RE = re.compile(_WORD)
+_WORDS_RE = re.compile(r'^%s(?:\s*%s)*$' % (_WORD, _WORD))
+_Q_ESCAPE = re.compile(rb'=([0-9A-Fa-f]{2})')
+
+
+# -- keys -----------------------------------------------------------------
+
+def default_prefix(account, container):
+    digest = hashlib.md5(
+        ('%s/%s' % (account, container)).encode('utf-8')).hexdigest()
+    return '%x' % (int(digest, 16) % 16 ** 6)
+
+
+def key_prefix(account, container, custom_prefix=None):
+    """Every key of ``container`` starts with this string."""
+    if custom_prefix is None:
+        return '%s/%s/%s/' % (default_prefix(account, container), account,
+                              container)
+    return custom_prefix + '/' if custom_prefix else ''
+
+
+def valid_meta_key(key):
+    return bool(_TOKEN.match(key))
+
+
+# -- values ---------------------------------------------------------------
+
+def is_safe(value):
+    """True when ``value`` can be sent and read back as is."""
+    return (all(' ' <= c <= '~' for c in value) and value == value.strip(' ')
+            and not value.startswith('=?'))
+
+
+def encode_value(value):
+    if is_safe(value):
+        return value
+    raw = value.encode('utf-8', 'surrogateescape')
+    return '=?UTF-8?B?%s?=' % base64.b64encode(raw).decode('ascii')
+
+
+def _word_bytes(encoding, text):
+    if encoding in 'Bb':
+        return base64.b64decode(text + '=' * (-len(text) % 4), validate=True)
+    raw = text.replace('_', ' ').encode('ascii')
+    return _Q_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
+
+
+def decode_value(value):
+    """Reverse encode_value(); also reads the original's Q-encoded words.
+    Anything that is not wholly encoded words is returned unchanged."""
+    if not value.startswith('=?') or not _WORDS_RE.match(value):
+        return value
+    try:
+        chunks = []   # [charset, bytes]: adjacent same-charset words join
+        for charset, encoding, text in _WORD_RE.findall(value):
+            charset = charset.split('*', 1)[0].lower()
+            data = _word_bytes(encoding, text)
+            if chunks and chunks[-1][0] == charset:
+                chunks[-1][1] += data
+            else:
+                chunks.append([charset, data])
+        return ''.join(
+            data.decode(codecs.lookup(charset).name, 'surrogateescape')
+            for charset, data in chunks)
+    except (binascii.Error, LookupError, UnicodeError, ValueError):
+        return value
+
+
+# -- Swift headers -> S3 ----------------------------------------------------
+
+def strip_swift_bytes(content_type):
+    return _SWIFT_BYTES.sub('', content_type)
+
+
+def user_metadata(headers):
+    """{s3 key: value} (not yet encoded) from Swift headers."""
+    return {k[len(META_PREFIX):].lower(): v for k, v in headers.items()
+            if k.lower().startswith(META_PREFIX)}
+
+
+def content_headers(headers):
+    """{content header: value} (not yet encoded) from Swift headers; empty
+    values count as absent, content-type loses ``swift_bytes``."""
+    found = {}
+    for name, value in headers.items():
+        name = name.lower()
+        if name == 'content-type':
+            value = strip_swift_bytes(value)
+        if name in BOTO_CONTENT_PARAMS or name == 'expires':
+            if value:
+                found[name] = value
+    return found
+
+
+def s3_metadata(headers, timestamp=None, etag=None):
+    """The S3 user metadata dict to send, values encoded."""
+    meta = {k: encode_value(v) for k, v in user_metadata(headers).items()}
+    if timestamp is not None:
+        meta[TIMESTAMP_KEY] = encode_value(timestamp)
+    if etag is not None:
+        meta[ETAG_KEY] = etag
+    return meta
+
+
+def metadata_size(meta):
+    """Size by the AWS rule: UTF-8 bytes of every key and value."""
+    return sum(len(k.encode('utf-8')) + len(v.encode('utf-8'))
+               for k, v in meta.items())
+
+
+def wire_headers(headers, timestamp=None, etag=None):
+    """Swift headers as the HTTP headers S3 is sent (and will return)."""
+    wire = {k: encode_value(v) for k, v in content_headers(headers).items()}
+    for key, value in s3_metadata(headers, timestamp, etag).items():
+        wire[S3_META_PREFIX + key] = value
+    return wire
+
+
+# -- S3 -> Swift headers ----------------------------------------------------
+
+def swift_headers(http_headers):
+    """(Swift-style headers, timestamp, recorded etag) from S3 response
+    headers.  The ETag is unquoted; ``x-amz-storage-class`` is kept (the
+    provider needs it for archive tiers); other x-amz-* are dropped."""
+    headers = {}
+    timestamp = etag = None
+    for name, value in http_headers.items():
+        name = name.lower()
+        if name.startswith(S3_META_PREFIX):
+            key = name[len(S3_META_PREFIX):]
+            if key == TIMESTAMP_KEY:
+                if _TIMESTAMP.match(value):
+                    timestamp = value
+            elif key == ETAG_KEY:
+                etag = value
+            else:
+                headers[META_PREFIX + key] = decode_value(value)
+        elif name in BOTO_CONTENT_PARAMS or name == 'expires':
+            if value:
+                headers[name] = decode_value(value)
+        elif name == 'etag':
+            headers[name] = value.strip('"')
+        elif name in ('content-length', 'content-range', 'last-modified',
+                      'accept-ranges', 'x-amz-storage-class'):
+            headers[name] = value
+    if etag is not None:
+        headers['etag'] = etag
+    return headers, timestamp, etag
