@@ -92,11 +92,19 @@ class SyncDaemons(object):
                           [self._name(n) for n in nodes or self.nodes])
 
     def run_once(self, nodes=None, timeout=300):
-        """One pass of each node's daemon, one after the other."""
-        for node in nodes or self.nodes:
-            subprocess.run(self.command(node, '--once'), check=True,
-                           timeout=timeout, cwd=procs.REPO_ROOT,
-                           stdout=subprocess.DEVNULL)
+        """One pass of each node's daemon, all nodes at the same time."""
+        running = [(node, subprocess.Popen(
+            self.command(node, '--once'), cwd=procs.REPO_ROOT,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+            for node in nodes or self.nodes]
+        failed = []
+        for node, proc in running:
+            _, err = proc.communicate(timeout=timeout)
+            if proc.returncode:
+                failed.append('node %d exited %d: %s' % (
+                    node, proc.returncode, err.decode()[-2000:]))
+        if failed:
+            raise RuntimeError('; '.join(failed))
 
     def status(self, node, as_json=True):
         out = subprocess.run(

@@ -178,10 +178,10 @@ class SwiftCluster(Service):
     def write_configs(self):
         self._write_swift_conf()
         self._build_rings()
+        os.makedirs(os.path.join(self.root, 'recon'), exist_ok=True)
         for node in range(1, self.nodes + 1):
             os.makedirs(os.path.join(self.devices(node), 'sdb%d' % node),
                         exist_ok=True)
-        os.makedirs(os.path.join(self.root, 'recon'), exist_ok=True)
             for server, _ in SERVERS:
                 self._write(self._conf_path(node, server),
                             self._server_conf(node, server))

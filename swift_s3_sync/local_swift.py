@@ -64,7 +64,8 @@ def object_timestamp(headers):
 
 
 def _headers(swob_headers):
-    return {k.lower(): wsgi_to_str(v) for k, v in swob_headers.items()}
+    return {wsgi_to_str(k).lower(): wsgi_to_str(v)
+            for k, v in swob_headers.items()}
 
 
 class LocalSwift(object):

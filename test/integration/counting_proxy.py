@@ -42,10 +42,14 @@ class CountingProxy(object):
                 resp = conn.getresponse()
                 data = resp.read()
                 self.send_response(resp.status, resp.reason)
+                # A HEAD's Content-Length describes the object: keep it.
+                skip = HOP_BY_HOP if self.command == 'HEAD' else \
+                    HOP_BY_HOP | {'content-length'}
                 for key, value in resp.getheaders():
-                    if key.lower() not in HOP_BY_HOP | {'content-length'}:
+                    if key.lower() not in skip:
                         self.send_header(key, value)
-                self.send_header('Content-Length', str(len(data)))
+                if self.command != 'HEAD':
+                    self.send_header('Content-Length', str(len(data)))
                 self.end_headers()
                 if self.command != 'HEAD':
                     self.wfile.write(data)

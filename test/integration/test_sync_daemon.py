@@ -23,8 +23,8 @@ def object_name(i):
 
 def object_meta(i):
     return {'X-Object-Meta-Index': str(i),
-            'X-Object-Meta-Caf\u00e9': 'cr\u00e8me br\u00fbl\u00e9e %d' % i,
-            'X-Object-Meta-Spaced': ' two  spaces '}
+            'X-Object-Meta-Dessert': 'cr\u00e8me br\u00fbl\u00e9e %d' % i,
+            'X-Object-Meta-Spaced': 'two  spaces, a comma'}
 
 
 def body_of(i):
@@ -84,7 +84,8 @@ class SyncWorld(unittest.TestCase):
                 for obj in page.get('Contents', []):
                     s3.delete_object(Bucket=bucket, Key=obj['Key'])
             s3.delete_bucket(Bucket=bucket)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if not os.environ.get("KEEP_TMP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def mapping(self, target, **extra):
         mapping = s3_mapping(self.world, target, self.buckets[target],
@@ -183,14 +184,17 @@ class TestDeletes(SyncWorld):
 class TestArchive(SyncWorld):
 
     def test_archive_after_copy_after(self):
+        copy_after = 15
         put_many(swift_conn, self.container, range(5))
+        written = time.time()
         daemons = self.make_daemons([self.mapping(
-            's3api', copy_after=3, retain_local=False,
+            's3api', copy_after=copy_after, retain_local=False,
             propagate_delete=False)])
         daemons.run_once()
+        self.assertLess(time.time(), written + copy_after, 'test too slow')
         self.assertEqual(set(), self.remote_names('s3api'),
                          'nothing is copied before copy_after')
-        time.sleep(3.5)
+        time.sleep(written + copy_after + 0.5 - time.time())
         daemons.run_once()
         self.assertEqual({object_name(i) for i in range(5)},
                          self.remote_names('s3api'))
@@ -199,6 +203,10 @@ class TestArchive(SyncWorld):
         status, _, body = self.remote('s3api').get(self.container,
                                                    object_name(1))
         self.assertEqual(body_of(1), b''.join(body))
+        # The archive's own deletes are not propagated: a later pass
+        # leaves the remote copies alone.
+        daemons.run_once()
+        self.assertEqual(5, len(self.remote_names('s3api')))
 
     def test_overwrite_during_the_window_survives(self):
         from swift_s3_sync.local_swift import LocalSwift, \
@@ -286,3 +294,60 @@ class TestSignals(SyncWorld):
         for node in daemons.nodes:
             with open(os.path.join(self.tmp, 'sync-node%d.log' % node)) as f:
                 self.assertIn('stopped', f.read())
+
+
+class StatsdSink(object):
+    """A UDP socket on 127.0.0.1 collecting statsd lines."""
+
+    def __init__(self):
+        import socket
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+
+    def lines(self):
+        import socket
+        found = []
+        while True:
+            try:
+                found.append(self.sock.recv(65536).decode())
+            except socket.timeout:
+                return found
+
+    def close(self):
+        self.sock.close()
+
+
+class TestReloadMetricsAndLogs(SyncWorld):
+
+    def test_sighup_reload_statsd_and_no_secret_in_logs(self):
+        sink = StatsdSink()
+        self.addCleanup(sink.close)
+        put_many(swift_conn, self.container, range(8))
+        daemons = self.make_daemons(
+            [self.mapping('moto')], log_statsd_host='127.0.0.1',
+            log_statsd_port=sink.port, log_level='debug')
+        daemons.start()
+        self.wait_for(lambda: len(self.remote_names('moto')) == 8,
+                      what='first mapping')
+        # A second destination appears in the config: SIGHUP picks it up.
+        daemons.write([self.mapping('moto'), self.mapping('s3api')],
+                      log_statsd_host='127.0.0.1', log_statsd_port=sink.port,
+                      log_level='debug')
+        for node in daemons.nodes:
+            os.kill(daemons.pid(node), signal.SIGHUP)
+        self.wait_for(lambda: len(self.remote_names('s3api')) == 8,
+                      what='mapping added by SIGHUP')
+        lines = ''.join(sink.lines())
+        self.assertIn('swift-s3-sync.mapping0.copied_objects:', lines)
+        self.assertIn('swift-s3-sync.mapping1.copied_objects:', lines)
+        self.assertIn('rows_behind:', lines)
+        for node in daemons.nodes:
+            with open(os.path.join(self.tmp, 'sync-node%d.log' % node)) as f:
+                log = f.read()
+            self.assertIn('config reloaded', log)
+            for target in ('moto', 's3api'):
+                settings = (self.world['target']['s3'] if target == 's3api'
+                            else self.world[target])
+                self.assertNotIn(settings['secret_key'], log)
