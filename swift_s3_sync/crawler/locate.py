@@ -2,9 +2,8 @@
 import os
 
 from swift.common.ring import Ring
-from swift.common.utils import hash_path, whataremyips
+from swift.common.utils import hash_path, storage_directory, whataremyips
 from swift.container.backend import ContainerBroker, DATADIR, SHARDED
-from swift.common.utils import storage_directory
 
 
 class Replica(object):
@@ -38,8 +37,9 @@ class Locator(object):
     may share an IP), and its directory exists under ``devices``.
     """
 
-    def __init__(self, swift_dir, devices, bind_ip='0.0.0.0', bind_port=None):
-        self.ring = Ring(swift_dir, ring_name='container')
+    def __init__(self, swift_dir, devices, bind_ip='0.0.0.0', bind_port=None,
+                 ring=None):
+        self.ring = ring or Ring(swift_dir, ring_name='container')
         self.devices = devices
         self.bind_port = bind_port
         self.my_ips = set(whataremyips(bind_ip))
@@ -62,8 +62,10 @@ class Locator(object):
             path = os.path.join(
                 self.devices, node['device'],
                 storage_directory(DATADIR, part, chash), chash + '.db')
-            if os.path.exists(path):
-                return Replica(account, container, path, index, len(nodes))
+            replica = Replica(account, container, path, index, len(nodes))
+            # A sharded DB's file is <hash>_<epoch>.db: ask the broker.
+            if replica.broker().db_files:
+                return replica
         return None
 
     def replicas_to_crawl(self, account, container):

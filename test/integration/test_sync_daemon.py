@@ -88,8 +88,10 @@ class SyncWorld(unittest.TestCase):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     def mapping(self, target, **extra):
+        extra.setdefault('account', self.account)
+        container = extra.pop('container', self.container)
         mapping = s3_mapping(self.world, target, self.buckets[target],
-                             self.container, account=self.account, **extra)
+                             container, **extra)
         mapping['aws_endpoint'] = self.proxies[target].url
         return mapping
 
@@ -351,3 +353,29 @@ class TestReloadMetricsAndLogs(SyncWorld):
                 settings = (self.world['target']['s3'] if target == 's3api'
                             else self.world[target])
                 self.assertNotIn(settings['secret_key'], log)
+
+
+class TestPerAccountMapping(SyncWorld):
+
+    def test_every_container_of_the_account(self):
+        conn = swift_conn(user='test2:tester2')
+        account = conn.get_auth()[0].rsplit('/', 1)[1]
+        containers = [unique('acct-a'), unique('acct-b')]
+        for container in containers:
+            conn.put_container(container)
+            conn.put_object(container, 'same-name', container.encode())
+        mapping = self.mapping('moto', account=account, container='/*')
+        daemons = self.make_daemons([mapping])
+        daemons.run_once()
+        remote = provider_for_target(self.world, 'moto',
+                                     self.buckets['moto'], containers[0])
+        for container in containers:
+            status, _, body = remote.get(container, 'same-name')
+            self.assertEqual(200, status)
+            self.assertEqual(container.encode(), b''.join(body))
+            # The default layout keeps containers apart in one bucket.
+            self.assertIn('/%s/%s/' % (account, container),
+                          remote.key_for(container, 'same-name'))
+        for container in containers:
+            conn.delete_object(container, 'same-name')
+            conn.delete_container(container)
