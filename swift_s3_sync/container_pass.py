@@ -8,6 +8,7 @@ this node owns (hash of the name modulo the replica count); the
 row of a chunk ends DONE, or recorded as a failure (with its reason and the
 time of its next try) before a pointer moves past it: no row is skipped.
 """
+import itertools
 import os
 import time
 
@@ -148,50 +149,46 @@ class ContainerPass(object):
             self._handle_rows(due)
 
     def _primary(self, broker, db_id, replica):
-        while not self.stopping():
-            start = self.progress.last_row(db_id)
-            rows = broker.get_items_since(start, self.config.items_chunk)
-            if not rows:
-                return
-            now = self.now()
-            considered = []
-            for row in rows:
-                mine = owner(row['name'], replica.replica_count) == \
-                    replica.node_index
-                if mine and not self._eligible(row, now):
-                    break  # copy_after not reached; later rows are newer
-                considered.append(row)
-            self._handle_rows([r for r in considered if owner(
-                r['name'], replica.replica_count) == replica.node_index])
-            if not considered:
-                return
-            self.progress.set_last_row(db_id, considered[-1]['ROWID'])
-            self.progress.save()
-            if len(considered) < len(rows):
-                return
+        def mine(row):
+            return owner(row['name'], replica.replica_count) == \
+                replica.node_index
+
+        def may_pass(row, now):
+            # copy_after not reached: stop here, later rows are newer.
+            return not mine(row) or self._eligible(row, now)
+        self._walk(broker, db_id, 'last_row', may_pass, mine)
 
     def _verify(self, broker, db_id, replica):
         slack = self.config.verification_slack * 60
+
+        def others(row):
+            return owner(row['name'], replica.replica_count) != \
+                replica.node_index
+
+        def old_enough(row, now):
+            return float(changed_at(row)) <= now - slack and \
+                self._eligible(row, now)
+        self._walk(broker, db_id, 'last_verified_row', old_enough, others)
+
+    def _walk(self, broker, db_id, pointer, may_pass, handles):
+        """Move ``pointer`` forward chunk by chunk, handling the rows for
+        which ``handles(row)`` is true, up to the first row that
+        ``may_pass(row, now)`` refuses."""
         while not self.stopping():
-            start = self.progress.last_verified_row(db_id)
-            rows = broker.get_items_since(start, self.config.items_chunk)
+            rows = broker.get_items_since(
+                self.progress.pointer(db_id, pointer),
+                self.config.items_chunk)
             if not rows:
                 return
             now = self.now()
-            old_enough = []
-            for row in rows:
-                if float(changed_at(row)) > now - slack or \
-                        not self._eligible(row, now):
-                    break
-                old_enough.append(row)
-            if not old_enough:
+            passed = list(itertools.takewhile(
+                lambda row: may_pass(row, now), rows))
+            if not passed:
                 return
-            self._handle_rows([r for r in old_enough if owner(
-                r['name'], replica.replica_count) != replica.node_index])
-            self.progress.set_last_verified_row(
-                db_id, old_enough[-1]['ROWID'])
+            self._handle_rows([row for row in passed if handles(row)])
+            self.progress.set_pointer(db_id, pointer, passed[-1]['ROWID'])
             self.progress.save()
-            if len(old_enough) < len(rows):
+            if len(passed) < len(rows):
                 return
 
     def _update_backlog(self, broker, db_id):

@@ -58,17 +58,18 @@ class ContainerProgress(object):
         return self.state['dbs'].setdefault(
             db_id, {'last_row': 0, 'last_verified_row': 0})
 
+    def pointer(self, db_id, name):
+        """'last_row' (primary pass) or 'last_verified_row'."""
+        return self._db(db_id)[name]
+
+    def set_pointer(self, db_id, name, row_id):
+        self._db(db_id)[name] = row_id
+
     def last_row(self, db_id):
-        return self._db(db_id)['last_row']
+        return self.pointer(db_id, 'last_row')
 
     def last_verified_row(self, db_id):
-        return self._db(db_id)['last_verified_row']
-
-    def set_last_row(self, db_id, row_id):
-        self._db(db_id)['last_row'] = row_id
-
-    def set_last_verified_row(self, db_id, row_id):
-        self._db(db_id)['last_verified_row'] = row_id
+        return self.pointer(db_id, 'last_verified_row')
 
     def forget_dbs_except(self, db_ids):
         for db_id in set(self.state['dbs']) - set(db_ids):

@@ -163,7 +163,7 @@ class TestProgressStore(unittest.TestCase):
 
     def test_policy_change_starts_over(self):
         progress = self.store.open(self.mapping, 'AUTH_a', 'c/with slash')
-        progress.set_last_row('db1', 42)
+        progress.set_pointer('db1', 'last_row', 42)
         progress.save()
         self.assertEqual(
             42, self.store.open(self.mapping, 'AUTH_a',
@@ -175,7 +175,7 @@ class TestProgressStore(unittest.TestCase):
 
     def test_save_is_atomic_and_leaves_no_temp_files(self):
         progress = self.store.open(self.mapping, 'AUTH_a', 'c')
-        progress.set_last_row('db1', 1)
+        progress.set_pointer('db1', 'last_row', 1)
         progress.save()
         directory = os.path.dirname(progress.path)
         self.assertEqual(['c.json'], os.listdir(directory))
