@@ -136,7 +136,7 @@ class Daemon(object):
         return list(self.local.iter_containers(mapping.account))
 
     def run_once(self):
-        from swift_s3_sync.container_pass import ContainerPass, Counters
+        from swift_s3_sync.container_pass import Counters
         started = time.time()
         keep = set()
         total = Counters()
@@ -151,32 +151,17 @@ class Daemon(object):
                                   mapping.label, err)
                 keep.update(self._known(mapping))
                 continue
+            behind = 0
             for container in containers:
                 if self.stopping:
                     break
                 keep.add((mapping.signature(), mapping.account, container))
-                replicas = self.locator.replicas_to_crawl(
-                    mapping.account, container)
-                if not replicas:
-                    continue
-                progress = self.store.open(mapping, mapping.account,
-                                           container)
-                job = ContainerPass(self.config, mapping, provider,
-                                    self.local, mapping.account, container,
-                                    progress, self.pool, self.logger)
-                job.stopping = lambda: self.stopping
-                db_ids = []
-                for replica in replicas:
-                    try:
-                        db_ids.append(job.run(replica))
-                    except Exception:
-                        self.logger.exception('%s: pass over %s failed',
-                                              mapping.label, replica)
-                        progress.save()
-                progress.forget_dbs_except(db_ids)
-                progress.save()
-                self._report(mapping, job, progress)
-                total.merge(job.counters)
+                counters, rows = self.sync_container(mapping, provider,
+                                                     container)
+                behind += rows
+                total.merge(counters)
+            self.metrics.gauge('mapping%d' % mapping.index, 'rows_behind',
+                               behind)
         if not self.stopping:
             for removed in self.store.prune(keep):
                 self.logger.info('removed progress of unmapped %s/%s',
@@ -187,13 +172,36 @@ class Daemon(object):
             ', '.join('%s=%d' % kv for kv in sorted(total.actions.items()))
             or 'no rows', total.bytes, total.failures, total.retries)
 
+    def sync_container(self, mapping, provider, container):
+        """One pass over this node's DBs of one container: (counters, rows
+        behind)."""
+        from swift_s3_sync.container_pass import ContainerPass, Counters
+        replicas = self.locator.replicas_to_crawl(mapping.account, container)
+        if not replicas:
+            return Counters(), 0
+        progress = self.store.open(mapping, mapping.account, container)
+        job = ContainerPass(self.config, mapping, provider, self.local,
+                            mapping.account, container, progress, self.pool,
+                            self.logger)
+        job.stopping = lambda: self.stopping
+        db_ids = []
+        for replica in replicas:
+            try:
+                db_ids.append(job.run(replica))
+            except Exception:
+                self.logger.exception('%s: pass over %s failed',
+                                      mapping.label, replica)
+        progress.forget_dbs_except(db_ids)
+        progress.save()
+        self._report(mapping, job.counters)
+        return job.counters, progress.state['backlog'].get('rows', 0)
+
     def _known(self, mapping):
         sig = mapping.signature()
         return {(s, a, c) for s, a, c, _ in self.store.entries() if s == sig}
 
-    def _report(self, mapping, job, progress):
+    def _report(self, mapping, counters):
         name = 'mapping%d' % mapping.index
-        counters = job.counters
         self.metrics.count(name, 'copied_objects',
                            sum(v for k, v in counters.actions.items()
                                if k.startswith('put')))
@@ -205,8 +213,6 @@ class Daemon(object):
         self.metrics.count(name, 'bytes', counters.bytes)
         self.metrics.count(name, 'failures', counters.failures)
         self.metrics.count(name, 'retries', counters.retries)
-        self.metrics.gauge(name, 'rows_behind',
-                           progress.state['backlog'].get('rows', 0))
 
     def run_forever(self):
         while not self.stopping:

@@ -1,5 +1,6 @@
 """The sync daemon on the real local world: 4 source nodes, 3 S3 targets."""
 import concurrent.futures
+import json
 import os
 import shutil
 import signal
@@ -41,12 +42,12 @@ def put_many(conn_factory, container, indexes, workers=8):
         list(pool.map(put, indexes))
 
 
-def provider_for_target(world, target, bucket, container):
+def provider_for_target(world, target, bucket, container,
+                        account='AUTH_test'):
     """A provider to read what the daemon wrote, through the project's own
     key layout and metadata decoding."""
-    text = '{"status_dir": "/tmp", "containers": [%s]}' % (
-        __import__('json').dumps(s3_mapping(world, target, bucket,
-                                            container)))
+    text = json.dumps({'status_dir': '/tmp', 'containers': [s3_mapping(
+        world, target, bucket, container, account=account)]})
     return S3Provider(parse_config(text).mappings[0])
 
 
@@ -368,7 +369,8 @@ class TestPerAccountMapping(SyncWorld):
         daemons = self.make_daemons([mapping])
         daemons.run_once()
         remote = provider_for_target(self.world, 'moto',
-                                     self.buckets['moto'], containers[0])
+                                     self.buckets['moto'], containers[0],
+                                     account=account)
         for container in containers:
             status, _, body = remote.get(container, 'same-name')
             self.assertEqual(200, status)

@@ -126,3 +126,32 @@ class TestMoto(S3TargetChecks, unittest.TestCase):
 class TestRadosgw(S3TargetChecks, unittest.TestCase):
     target = 'radosgw'
 
+
+
+class TestLauncher(unittest.TestCase):
+
+    def test_second_up_is_a_no_op(self):
+        import io
+        from localworld import world as localworld
+        get_world()
+        out = io.StringIO()
+        before = localworld.procs.recorded(localworld.world_dir())
+        localworld.up(out=out)
+        self.assertIn('already up', out.getvalue())
+        self.assertEqual(before,
+                         localworld.procs.recorded(localworld.world_dir()))
+
+    def test_port_in_use_is_one_line(self):
+        import subprocess
+        import sys
+        import tempfile
+        get_world()
+        with tempfile.TemporaryDirectory() as other:
+            proc = subprocess.run(
+                [sys.executable, '-m', 'localworld', 'up'],
+                env=dict(os.environ, SWIFT_S3_SYNC_WORLD=other),
+                capture_output=True, text=True, timeout=60)
+        self.assertEqual(1, proc.returncode)
+        self.assertEqual(1, len(proc.stderr.strip().splitlines()),
+                         proc.stderr)
+        self.assertIn('already in use', proc.stderr)
