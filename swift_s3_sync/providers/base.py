@@ -60,19 +60,50 @@ class RemoteObject(object):
             self.name, self.etag, self.size, self.timestamp)
 
 
+class Segment(object):
+    """One piece of a large object, in order.
+
+    ``range`` is None for the whole segment object, or ``(first, last)``
+    inclusive byte offsets within it (SLO ranged segments); ``size`` is the
+    number of bytes this piece contributes.
+    """
+    __slots__ = ('container', 'name', 'etag', 'size', 'range')
+
+    def __init__(self, container, name, etag, size, range=None):
+        self.container = container
+        self.name = name
+        self.etag = etag
+        self.size = size
+        self.range = range
+
+    def __repr__(self):
+        return 'Segment(%s/%s, %d bytes%s)' % (
+            self.container, self.name, self.size,
+            ', range %d-%d' % self.range if self.range else '')
+
+
 class LocalObject(object):
     """A local Swift object as the engine hands it to a provider.
 
-    ``headers`` are the object's Swift headers (lower-case keys);
-    ``open_body()`` returns a fresh readable file-like each call (so a
-    retried upload can start over); ``timestamp`` is its X-Timestamp in
-    internal format.
+    ``headers`` are the object's Swift headers (lower-case keys, str);
+    ``open_body()`` returns a fresh readable file-like of the whole object's
+    bytes each call (so a retried upload can start over); ``timestamp`` is
+    its X-Timestamp in internal format.
+
+    Large objects: ``large`` is None, ``'slo'`` or ``'dlo'``.  For them
+    ``segments`` lists the pieces in order (nested SLOs already expanded, a
+    DLO's listing snapshotted when the row was handled), ``size`` is the
+    total and ``etag`` the large object's own ETag as Swift reports it;
+    ``open_segment(segment)`` returns a file-like of that piece's bytes, and
+    ``manifest`` is the SLO manifest as Swift stores it (JSON text) or None.
     """
     __slots__ = ('container', 'name', 'headers', 'size', 'etag', 'timestamp',
-                 'open_body')
+                 'open_body', 'large', 'segments', 'open_segment',
+                 'manifest')
 
     def __init__(self, container, name, headers, size, etag, timestamp,
-                 open_body):
+                 open_body, large=None, segments=None, open_segment=None,
+                 manifest=None):
         self.container = container
         self.name = name
         self.headers = headers
@@ -80,6 +111,10 @@ class LocalObject(object):
         self.etag = etag
         self.timestamp = timestamp
         self.open_body = open_body
+        self.large = large
+        self.segments = segments or []
+        self.open_segment = open_segment
+        self.manifest = manifest
 
     def user_metadata(self):
         return {k: v for k, v in self.headers.items()
