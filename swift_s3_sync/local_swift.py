@@ -85,11 +85,13 @@ class LocalSwift(object):
             return None
         return _headers(resp.headers)
 
-    def read_to_spool(self, account, container, name, expected_etag):
-        """A seekable copy of the object's bytes, verified against its ETag."""
+    def read_to_spool(self, account, container, name, expected_etag,
+                      headers=None):
+        """A seekable copy of the object's bytes, verified against
+        ``expected_etag`` unless that is None (a Range read)."""
         try:
-            status, headers, body = self.client.get_object(
-                account, container, name)
+            status, _, body = self.client.get_object(
+                account, container, name, headers=headers)
         except UnexpectedResponse as err:
             raise LocalError('GET %s/%s: %s' % (container, name, err))
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
@@ -101,7 +103,7 @@ class LocalSwift(object):
         finally:
             if hasattr(body, 'close'):
                 body.close()
-        if md5.hexdigest() != expected_etag:
+        if expected_etag is not None and md5.hexdigest() != expected_etag:
             spool.close()
             raise ChangedWhileReading(
                 '%s/%s changed while it was read' % (container, name))

@@ -16,9 +16,10 @@ listing can stand in for many HEADs.
 from swift.common.utils import Timestamp
 
 from swift_s3_sync.crawler.rows import changed_at, is_delete
+from swift_s3_sync.local_objects import LocalObjects, symlink_target
 from swift_s3_sync.local_swift import LocalError, object_timestamp
 from swift_s3_sync.providers.base import DATA, EQUAL, METADATA, \
-    LocalObject, RemoteError
+    RemoteError
 
 UNKNOWN = object()
 ABSENT = object()
@@ -44,23 +45,13 @@ class Outcome(object):
         return 'Outcome(%s, %s, %r)' % (self.status, self.action, self.reason)
 
 
-def large_object_kind(headers):
-    if headers.get('x-static-large-object', '').lower() in ('true', '1'):
-        return 'static large object'
-    if 'x-object-manifest' in headers:
-        return 'dynamic large object'
-    if 'x-symlink-target' in headers or \
-            'x-object-sysmeta-symlink-target' in headers:
-        return 'symlink'
-    return None
-
-
 class RowSyncer(object):
 
     def __init__(self, mapping, provider, local, account, container):
         self.mapping = mapping
         self.provider = provider
         self.local = local
+        self.objects = LocalObjects(local)
         self.account = account
         self.container = container
 
@@ -106,18 +97,14 @@ class RowSyncer(object):
         if local_ts < changed_at(row):
             return Outcome(RETRY, 'stale',
                            'local object is older than its container row')
-        kind = large_object_kind(headers)
-        if kind:
-            return Outcome(FAILED, 'unsupported',
-                           '%ss are not synced yet' % kind)
+        if symlink_target(headers) and not self.mapping.sync_symlinks:
+            return Outcome(DONE, 'symlink-skipped')
         if not self.mapping.matches(headers):
             return Outcome(DONE, 'not-selected')
-        local = LocalObject(
-            self.container, name, headers,
-            int(headers.get('content-length', 0)), headers['etag'],
-            local_ts.internal,
-            lambda: self.local.read_to_spool(
-                self.account, self.container, name, headers['etag']))
+        local = self.objects.describe(self.account, self.container, name,
+                                      headers, local_ts.internal)
+        if local is None:
+            return Outcome(RETRY, 'symlink', 'symlink target is missing')
         self.provider.check(local)
         remote, verdict = self._remote_state(local, row, hint)
         if remote is not None and remote.timestamp and \

@@ -65,18 +65,22 @@ class Segment(object):
 
     ``range`` is None for the whole segment object, or ``(first, last)``
     inclusive byte offsets within it (SLO ranged segments); ``size`` is the
-    number of bytes this piece contributes.
+    number of bytes this piece contributes.  An SLO may inline small pieces
+    in its manifest: those have ``data`` (bytes) and no container or name.
     """
-    __slots__ = ('container', 'name', 'etag', 'size', 'range')
+    __slots__ = ('container', 'name', 'etag', 'size', 'range', 'data')
 
-    def __init__(self, container, name, etag, size, range=None):
+    def __init__(self, container, name, etag, size, range=None, data=None):
         self.container = container
         self.name = name
         self.etag = etag
         self.size = size
         self.range = range
+        self.data = data
 
     def __repr__(self):
+        if self.data is not None:
+            return 'Segment(inline, %d bytes)' % self.size
         return 'Segment(%s/%s, %d bytes%s)' % (
             self.container, self.name, self.size,
             ', range %d-%d' % self.range if self.range else '')

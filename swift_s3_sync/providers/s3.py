@@ -35,11 +35,13 @@ import botocore.exceptions
 import botocore.handlers
 
 from swift_s3_sync.providers import s3_metadata as meta
+from swift_s3_sync.providers import s3_multipart as multipart
 from swift_s3_sync.providers.base import (
     CONTENT_HEADERS, DATA, EQUAL, METADATA, Provider, RemoteError,
     RemoteObject)
 
 ARCHIVE_CLASSES = ('GLACIER', 'DEEP_ARCHIVE')
+MANIFESTS = '.manifests/'
 PASS_THROUGH = ('range', 'if-match', 'if-none-match', 'if-modified-since',
                 'if-unmodified-since')
 GET_STATUSES = (304, 404, 412, 416)
@@ -226,8 +228,15 @@ class S3Provider(Provider):
     # -- writing ------------------------------------------------------------
 
     def _recorded_etag(self, local):
-        # SSE-KMS ETags are not MD5s: keep the Swift one to compare against.
-        return local.etag if self.mapping.sse() == 'aws:kms' else None
+        # SSE-KMS and multipart ETags are not the Swift ETag: keep the Swift
+        # one to compare against.
+        if self.mapping.sse() == 'aws:kms' or local.large:
+            return local.etag
+        return None
+
+    def _metadata(self, local):
+        return meta.s3_metadata(local.headers, self._timestamp(local),
+                                self._recorded_etag(local), local.large)
 
     def _timestamp(self, local):
         return getattr(local.timestamp, 'internal', local.timestamp)
@@ -237,9 +246,7 @@ class S3Provider(Provider):
         encryption, storage class."""
         params = {'Bucket': self.mapping.aws_bucket,
                   'Key': self.key_for(local.container, local.name),
-                  'Metadata': meta.s3_metadata(
-                      local.headers, self._timestamp(local),
-                      self._recorded_etag(local))}
+                  'Metadata': self._metadata(local)}
         for name, value in meta.content_headers(local.headers).items():
             if name == 'expires':
                 params[RAW_HEADERS] = {'Expires': meta.encode_value(value)}
@@ -257,7 +264,7 @@ class S3Provider(Provider):
 
     def _written(self, local, etag):
         wire = meta.wire_headers(local.headers, self._timestamp(local),
-                                 self._recorded_etag(local))
+                                 self._recorded_etag(local), local.large)
         wire['etag'] = etag
         wire['content-length'] = str(local.size)
         if self.mapping.storage_class:
@@ -267,11 +274,10 @@ class S3Provider(Provider):
                             timestamp=timestamp, headers=headers)
 
     def check(self, local):
-        if local.size > meta.MAX_PUT_BYTES:
-            raise RemoteError('object is %d bytes, one S3 PUT allows %d '
-                              '(multipart uploads are not supported yet)' % (
-                                  local.size, meta.MAX_PUT_BYTES),
-                              permanent=True)
+        limit = meta.MAX_OBJECT_BYTES if local.large else meta.MAX_PUT_BYTES
+        if local.size > limit:
+            raise RemoteError('object is %d bytes, S3 allows %d' % (
+                local.size, limit), permanent=True)
         key = self.key_for(local.container, local.name)
         size = len(key.encode('utf-8'))
         if size > meta.MAX_KEY_BYTES:
@@ -285,15 +291,16 @@ class S3Provider(Provider):
             if not meta.valid_meta_key(name):
                 raise RemoteError('metadata key %r cannot be stored in S3'
                                   % name, permanent=True)
-        size = meta.metadata_size(meta.s3_metadata(
-            local.headers, self._timestamp(local), self._recorded_etag(local)))
+        size = meta.metadata_size(self._metadata(local))
         if size > meta.MAX_METADATA_BYTES:
             raise RemoteError('user metadata is %d bytes, S3 allows %d' % (
                 size, meta.MAX_METADATA_BYTES), permanent=True)
 
     def put(self, local):
-        """One PUT of ``local.open_body()`` (closed afterwards) with
-        Content-MD5 from the Swift ETag."""
+        """Upload ``local``: one PUT with Content-MD5 from the Swift ETag,
+        or for a large object a multipart upload (see s3_multipart)."""
+        if local.large:
+            return self._put_large(local)
         body = local.open_body()
         try:
             params = self._write_params(local)
@@ -308,6 +315,46 @@ class S3Provider(Provider):
             if close:
                 close()
         return self._written(local, resp.get('ETag', local.etag))
+
+    def _put_large(self, local):
+        params = self._write_params(local)
+        if self.mapping.is_google() or local.size < multipart.MIN_PART:
+            # Google takes a large object as one object (up to 5 TiB).
+            body = local.open_body()
+            try:
+                resp = self._call('put_object', Body=body,
+                                  ContentLength=local.size, **params)
+            finally:
+                body.close()
+            etag = resp.get('ETag', '').strip('"')
+        else:
+            uploader = multipart.MultipartUploader(
+                self._call, params['Bucket'], params['Key'])
+            uploader.abort_leftovers()
+            predictable = multipart.one_part_per_segment(local.segments)
+            parts = (multipart.segment_parts(local) if predictable
+                     else multipart.streamed_parts(local))
+            params.pop(RAW_HEADERS, None)  # Expires goes on the PUT only
+            etag = uploader.upload(params, parts, predictable)
+        if local.manifest is not None:
+            self._call('put_object', Bucket=self.mapping.aws_bucket,
+                       Key=self.manifest_key(local.container, local.name),
+                       Body=local.manifest.encode('utf-8'),
+                       ContentType='application/json')
+        return self._written(local, etag)
+
+    def manifest_key(self, container, name):
+        return meta.manifest_key(self.mapping.account, container, name,
+                                 self.mapping.custom_prefix)
+
+    def get_manifest(self, container, name):
+        """The SLO manifest saved beside an object (JSON text), or None."""
+        resp = self._call('get_object', expect=(404,),
+                          Bucket=self.mapping.aws_bucket,
+                          Key=self.manifest_key(container, name))
+        if _status(resp) == 404:
+            return None
+        return resp['Body'].read().decode('utf-8')
 
     def update_metadata(self, local, remote):
         """COPY onto itself with new metadata (the bytes stay on the
@@ -329,6 +376,11 @@ class S3Provider(Provider):
         resp = self._call('delete_object', expect=(404,),
                           Bucket=self.mapping.aws_bucket,
                           Key=self.key_for(container, name))
+        # A saved SLO manifest goes with its object (one more request, as
+        # the object's kind is not known here).
+        self._call('delete_object', expect=(404,),
+                   Bucket=self.mapping.aws_bucket,
+                   Key=self.manifest_key(container, name))
         return _status(resp) != 404
 
     # -- reading ------------------------------------------------------------
@@ -412,6 +464,9 @@ class S3Provider(Provider):
                 if not item['Key'].startswith(key_prefix):
                     continue
                 name = item['Key'][len(key_prefix):]
+                if self.mapping.custom_prefix is not None and \
+                        name.startswith(MANIFESTS):
+                    continue  # saved SLO manifests share a custom prefix
                 if end_marker and name >= end_marker:
                     return
                 yield RemoteObject(

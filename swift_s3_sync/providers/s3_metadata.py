@@ -32,7 +32,10 @@ import re
 
 TIMESTAMP_KEY = 'swift-s3-sync-timestamp'
 ETAG_KEY = 'swift-s3-sync-etag'
-RESERVED_KEYS = (TIMESTAMP_KEY, ETAG_KEY)
+# 'slo' or 'dlo': the object was a Swift large object (its ETag is then
+# recorded under ETAG_KEY, as S3 computes another one for multipart).
+LARGE_KEY = 'swift-s3-sync-large'
+RESERVED_KEYS = (TIMESTAMP_KEY, ETAG_KEY, LARGE_KEY)
 
 META_PREFIX = 'x-object-meta-'
 S3_META_PREFIX = 'x-amz-meta-'
@@ -51,6 +54,7 @@ BOTO_CONTENT_PARAMS = {
 MAX_KEY_BYTES = 1024
 MAX_METADATA_BYTES = 2048
 MAX_PUT_BYTES = 5 * 1024 ** 3
+MAX_OBJECT_BYTES = 5 * 1024 ** 4
 
 # What a Swift timestamp looks like in internal format; anything else in the
 # timestamp metadata (a foreign writer) is ignored.
@@ -79,6 +83,17 @@ def key_prefix(account, container, custom_prefix=None):
         return '%s/%s/%s/' % (default_prefix(account, container), account,
                               container)
     return custom_prefix + '/' if custom_prefix else ''
+
+
+def manifest_key(account, container, name, custom_prefix=None):
+    """Where an SLO's manifest is kept beside it (the original's layout),
+    outside the container's key space so listings do not show it."""
+    digest = hashlib.sha256(name.encode('utf-8')).hexdigest()
+    if custom_prefix is None:
+        return '%s/.manifests/%s/%s/%s.swift_slo_manifest' % (
+            default_prefix(account, container), account, container, digest)
+    return '%s.manifests/%s.swift_slo_manifest' % (
+        custom_prefix + '/' if custom_prefix else '', digest)
 
 
 def valid_meta_key(key):
@@ -154,13 +169,15 @@ def content_headers(headers):
     return found
 
 
-def s3_metadata(headers, timestamp=None, etag=None):
+def s3_metadata(headers, timestamp=None, etag=None, large=None):
     """The S3 user metadata dict to send, values encoded."""
     meta = {k: encode_value(v) for k, v in user_metadata(headers).items()}
     if timestamp is not None:
         meta[TIMESTAMP_KEY] = encode_value(timestamp)
     if etag is not None:
         meta[ETAG_KEY] = etag
+    if large is not None:
+        meta[LARGE_KEY] = large
     return meta
 
 
@@ -170,10 +187,10 @@ def metadata_size(meta):
                for k, v in meta.items())
 
 
-def wire_headers(headers, timestamp=None, etag=None):
+def wire_headers(headers, timestamp=None, etag=None, large=None):
     """Swift headers as the HTTP headers S3 is sent (and will return)."""
     wire = {k: encode_value(v) for k, v in content_headers(headers).items()}
-    for key, value in s3_metadata(headers, timestamp, etag).items():
+    for key, value in s3_metadata(headers, timestamp, etag, large).items():
         wire[S3_META_PREFIX + key] = value
     return wire
 
@@ -195,6 +212,9 @@ def swift_headers(http_headers):
                     timestamp = value
             elif key == ETAG_KEY:
                 etag = value
+            elif key == LARGE_KEY:
+                if value == 'slo':
+                    headers['x-static-large-object'] = 'True'
             else:
                 headers[META_PREFIX + key] = decode_value(value)
         elif name in BOTO_CONTENT_PARAMS or name == 'expires':

@@ -6,6 +6,7 @@ request counts (one PUT per object, no writes on an unchanged pass).
 """
 import http.client
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -15,8 +16,11 @@ HOP_BY_HOP = {'connection', 'keep-alive', 'transfer-encoding', 'te',
 
 class CountingProxy(object):
 
-    def __init__(self, upstream):
+    def __init__(self, upstream, part_delay=0.0):
         parts = urlsplit(upstream)
+        # Seconds each multipart part upload is held: makes "in the middle of
+        # an upload" a state a test can reach.
+        self.part_delay = part_delay
         self.upstream_host = parts.hostname
         self.upstream_port = parts.port
         self.lock = threading.Lock()
@@ -33,6 +37,9 @@ class CountingProxy(object):
                 length = int(self.headers.get('Content-Length') or 0)
                 body = self.rfile.read(length) if length else None
                 proxy._record(self.command, self.path, self.headers)
+                if proxy.part_delay and self.command == 'PUT' and \
+                        'partNumber=' in self.path:
+                    time.sleep(proxy.part_delay)
                 conn = http.client.HTTPConnection(
                     proxy.upstream_host, proxy.upstream_port, timeout=120)
                 headers = {k: v for k, v in self.headers.items()
@@ -51,8 +58,11 @@ class CountingProxy(object):
                 if self.command != 'HEAD':
                     self.send_header('Content-Length', str(len(data)))
                 self.end_headers()
-                if self.command != 'HEAD':
-                    self.wfile.write(data)
+                try:
+                    if self.command != 'HEAD':
+                        self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client was killed mid-request (a test's aim)
                 conn.close()
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
@@ -70,6 +80,8 @@ class CountingProxy(object):
         if method == 'PUT' and 'x-amz-copy-source' in {
                 k.lower() for k in headers.keys()}:
             kind = 'COPY'
+        elif method == 'PUT' and 'partNumber=' in path:
+            kind = 'PART'
         elif method == 'GET' and ('list-type=' in path or
                                   path.rstrip('/').count('/') <= 1):
             kind = 'LIST'

@@ -475,9 +475,15 @@ class TestWrites(ProviderTest):
 
     def test_delete(self):
         with Stubber(self.client) as stub:
+            manifest = self.provider.manifest_key('c', 'o')
+            self.assertTrue(manifest.startswith('ed866e/.manifests/'))
             stub.add_response('delete_object', {'ResponseMetadata': {
                 'HTTPStatusCode': 204}}, {'Bucket': 'bucket',
                                           'Key': 'ed866e/AUTH_test/c/o'})
+            stub.add_client_error('delete_object', 'NoSuchKey', 'gone', 404,
+                                  expected_params={'Bucket': 'bucket',
+                                                   'Key': manifest})
+            stub.add_client_error('delete_object', 'NoSuchKey', 'gone', 404)
             stub.add_client_error('delete_object', 'NoSuchKey', 'gone', 404)
             self.assertTrue(self.provider.delete('c', 'o'))
             self.assertFalse(self.provider.delete('c', 'o'))

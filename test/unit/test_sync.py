@@ -23,13 +23,18 @@ def row(name='obj', ts=T1, deleted=0, meta_ts=None):
 
 
 class FakeLocal(object):
-    def __init__(self, headers=None):
+    client = None
+
+    def __init__(self, headers=None, others=None):
         self.headers = headers
+        self.others = others or {}
         self.deleted = []
 
     def head(self, account, container, name):
         if isinstance(self.headers, Exception):
             raise self.headers
+        if name != 'obj':
+            return self.others.get(name)
         return self.headers
 
     def read_to_spool(self, *args):
@@ -76,7 +81,8 @@ class FakeProvider(object):
 
 def mapping(**kw):
     values = dict(exclude_regex=None, propagate_delete=True,
-                  retain_local=True, matches=lambda headers: True)
+                  retain_local=True, sync_symlinks=True,
+                  matches=lambda headers: True)
     values.update(kw)
     return SimpleNamespace(**values)
 
@@ -134,11 +140,31 @@ class TestRowSyncer(unittest.TestCase):
         out = self.sync(row(), local=FakeLocal(None))
         self.assertEqual((DONE, 'gone'), (out.status, out.action))
 
-    def test_large_objects_fail_with_reason(self):
-        out = self.sync(row(), local=FakeLocal(local_headers(
-            **{'x-static-large-object': 'True'})))
-        self.assertEqual(FAILED, out.status)
-        self.assertIn('static large object', out.reason)
+    def test_symlinks_can_be_kept_out(self):
+        link = local_headers(**{'x-object-sysmeta-symlink-target': 'c/t'})
+        out = self.sync(row(), local=FakeLocal(link), sync_symlinks=False)
+        self.assertEqual((DONE, 'symlink-skipped'), (out.status, out.action))
+        self.assertEqual([], self.provider.calls)
+
+    def test_symlink_copies_its_target_with_the_link_timestamp(self):
+        link = local_headers(**{'x-object-sysmeta-symlink-target': 'c/t'})
+        target = local_headers(T1, etag='f' * 32, **{'content-length': '9'})
+        target['etag'] = 'f' * 32
+        provider = FakeProvider()
+        put = []
+        provider.put = put.append
+        out = self.sync(row(), hint=ABSENT, provider=provider,
+                        local=FakeLocal(link, {'t': target}))
+        self.assertEqual('put', out.action)
+        self.assertEqual(('obj', 'f' * 32, 9, T1.internal),
+                         (put[0].name, put[0].etag, put[0].size,
+                          put[0].timestamp))
+
+    def test_symlink_to_a_missing_target_is_retried(self):
+        link = local_headers(**{'x-object-sysmeta-symlink-target': 'c/t'})
+        out = self.sync(row(), local=FakeLocal(link))
+        self.assertEqual(RETRY, out.status)
+        self.assertIn('target', out.reason)
 
     def test_not_selected(self):
         out = self.sync(row(), matches=lambda headers: False)

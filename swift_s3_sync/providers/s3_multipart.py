@@ -1,0 +1,136 @@
+"""Swift large objects to S3 as multipart uploads.
+
+When every piece of a large object is a whole segment of 5 MiB to 5 GiB
+(the last may be smaller) and there are at most 10,000 of them, each segment
+becomes one part: the remote ETag is then predictable (md5 of the binary
+part MD5s, ``-N``) and is checked after completion.  Otherwise (small,
+ranged or inline pieces, too many segments, nested SLOs) the bytes are
+streamed into parts of ``part_size_for(total)``, each part's MD5 computed
+on the way and sent as Content-MD5.  Either way the Swift ETag of the large
+object is recorded in the object's metadata, which is what later
+comparisons use.
+
+An upload that fails is aborted; one left behind by a killed daemon is found
+(by key) and aborted before the next upload of the same object.
+"""
+import base64
+import hashlib
+import tempfile
+
+from swift_s3_sync.providers.base import RemoteError
+
+MiB = 1024 * 1024
+MIN_PART = 5 * MiB
+MAX_PART = 5 * 1024 * MiB
+MAX_PARTS = 10000
+STREAM_PART = 8 * MiB
+SPOOL_IN_MEMORY = 8 * MiB
+READ_CHUNK = 1 * MiB
+
+
+def one_part_per_segment(segments):
+    """True when the segments themselves are valid S3 parts."""
+    if not segments or len(segments) > MAX_PARTS:
+        return False
+    for index, seg in enumerate(segments):
+        if seg.range is not None or seg.data is not None:
+            return False
+        if seg.size > MAX_PART:
+            return False
+        if seg.size < MIN_PART and index != len(segments) - 1:
+            return False
+    return True
+
+
+def part_size_for(total):
+    """Parts big enough that 10,000 of them hold ``total`` bytes."""
+    return max(STREAM_PART, -(-total // MAX_PARTS))
+
+
+def multipart_etag(part_md5s):
+    digest = hashlib.md5(b''.join(bytes.fromhex(m) for m in part_md5s))
+    return '%s-%d' % (digest.hexdigest(), len(part_md5s))
+
+
+def _content_md5(hex_md5):
+    return base64.b64encode(bytes.fromhex(hex_md5)).decode('ascii')
+
+
+def segment_parts(local):
+    """(body, size, md5) per segment; bodies are verified by the reader."""
+    for seg in local.segments:
+        yield local.open_segment(seg), seg.size, seg.etag
+
+
+def streamed_parts(local):
+    """(body, size, md5) for fixed-size parts cut from the whole stream."""
+    part_size = part_size_for(local.size)
+    stream = local.open_body()
+    try:
+        while True:
+            spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+            md5 = hashlib.md5()
+            size = 0
+            while size < part_size:
+                chunk = stream.read(min(READ_CHUNK, part_size - size))
+                if not chunk:
+                    break
+                md5.update(chunk)
+                spool.write(chunk)
+                size += len(chunk)
+            if not size:
+                spool.close()
+                return
+            spool.seek(0)
+            yield spool, size, md5.hexdigest()
+    finally:
+        stream.close()
+
+
+class MultipartUploader(object):
+    """One multipart upload; ``call(op, **params)`` is the provider's boto
+    call wrapper (it raises RemoteError)."""
+
+    def __init__(self, call, bucket, key):
+        self.call = call
+        self.bucket = bucket
+        self.key = key
+
+    def abort_leftovers(self):
+        """Abort uploads of this key that a killed daemon left behind."""
+        resp = self.call('list_multipart_uploads', Bucket=self.bucket,
+                         Prefix=self.key)
+        for upload in resp.get('Uploads', []):
+            if upload['Key'] == self.key:
+                self.call('abort_multipart_upload', Bucket=self.bucket,
+                          Key=self.key, UploadId=upload['UploadId'])
+
+    def upload(self, create_params, parts, predictable):
+        """Run the upload; returns the remote ETag."""
+        upload_id = self.call('create_multipart_upload',
+                              **create_params)['UploadId']
+        try:
+            done, md5s = [], []
+            for number, (body, size, md5) in enumerate(parts, 1):
+                try:
+                    resp = self.call(
+                        'upload_part', Bucket=self.bucket, Key=self.key,
+                        UploadId=upload_id, PartNumber=number, Body=body,
+                        ContentLength=size, ContentMD5=_content_md5(md5))
+                finally:
+                    body.close()
+                done.append({'PartNumber': number, 'ETag': resp['ETag']})
+                md5s.append(md5)
+            resp = self.call('complete_multipart_upload', Bucket=self.bucket,
+                             Key=self.key, UploadId=upload_id,
+                             MultipartUpload={'Parts': done})
+        except BaseException:
+            self.call('abort_multipart_upload', Bucket=self.bucket,
+                      Key=self.key, UploadId=upload_id)
+            raise
+        etag = resp.get('ETag', '').strip('"')
+        expected = multipart_etag(md5s)
+        if predictable and etag and etag != expected:
+            raise RemoteError('multipart ETag %s, expected %s' % (
+                etag, expected))
+        return etag or expected

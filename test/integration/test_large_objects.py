@@ -1,0 +1,152 @@
+"""Large objects (SLO, DLO) and symlinks synced by the daemon to every S3
+target of the local world."""
+import hashlib
+import json
+import os
+import signal
+import time
+import unittest
+
+from test.integration.test_sync_daemon import SyncWorld
+from test.integration.world import S3_TARGETS, s3_client, swift_conn
+
+MiB = 1024 * 1024
+
+
+def md5(data):
+    return hashlib.md5(data).hexdigest()
+
+
+class LargeObjectWorld(SyncWorld):
+
+    def setUp(self):
+        super().setUp()
+        self.segments = self.container + '_segments'
+        self.conn.put_container(self.segments)
+
+    def put_slo(self, name, pieces, headers=None):
+        manifest = []
+        for index, data in enumerate(pieces):
+            seg_name = '%s/%03d' % (name, index)
+            self.conn.put_object(self.segments, seg_name, data)
+            manifest.append({'path': '/%s/%s' % (self.segments, seg_name),
+                             'etag': md5(data), 'size_bytes': len(data)})
+        self.conn.put_object(self.container, name, json.dumps(manifest),
+                             query_string='multipart-manifest=put',
+                             headers=headers or {})
+        return b''.join(pieces)
+
+    def put_dlo(self, name, pieces):
+        for index, data in enumerate(pieces):
+            self.conn.put_object(self.segments, '%s/%03d' % (name, index),
+                                 data)
+        self.conn.put_object(self.container, name, b'', headers={
+            'X-Object-Manifest': '%s/%s/' % (self.segments, name)})
+        return b''.join(pieces)
+
+    def remote_body(self, target, name):
+        status, _, body = self.remote(target).get(self.container, name)
+        self.assertEqual(200, status, (target, name))
+        return b''.join(body)
+
+    def raw_etag(self, target, name):
+        key = self.remote(target).key_for(self.container, name)
+        return s3_client(target).head_object(
+            Bucket=self.buckets[target], Key=key)['ETag'].strip('"')
+
+
+class TestLargeObjectsToEveryTarget(LargeObjectWorld):
+
+    def test_slos_dlo_and_symlink(self):
+        big_pieces = [os.urandom(6 * MiB) for _ in range(3)]
+        big = self.put_slo('big-slo', big_pieces,
+                           headers={'X-Object-Meta-Colour': 'blue'})
+        small = self.put_slo('small-slo',
+                             [os.urandom(MiB) for _ in range(7)])
+        dlo = self.put_dlo('a-dlo', [os.urandom(300 * 1024)
+                                     for _ in range(3)])
+        self.conn.put_object(self.container, 'plain', b'target bytes')
+        self.conn.put_object(self.container, 'link', b'', headers={
+            'X-Symlink-Target': '%s/plain' % self.container})
+        daemons = self.make_daemons(
+            [self.mapping(t) for t in S3_TARGETS], verification_slack=60)
+        daemons.run_once()
+        expected_etag = hashlib.md5(b''.join(
+            hashlib.md5(p).digest() for p in big_pieces)).hexdigest() + '-3'
+        for target in S3_TARGETS:
+            self.assertEqual(big, self.remote_body(target, 'big-slo'))
+            self.assertEqual(small, self.remote_body(target, 'small-slo'))
+            self.assertEqual(dlo, self.remote_body(target, 'a-dlo'))
+            self.assertEqual(b'target bytes',
+                             self.remote_body(target, 'link'))
+            # One part per segment: the remote ETag is the predicted one.
+            self.assertEqual(expected_etag,
+                             self.raw_etag(target, 'big-slo'), target)
+            # The manifest is saved beside the object.
+            manifest = json.loads(self.remote(target).get_manifest(
+                self.container, 'big-slo'))
+            self.assertEqual([md5(p) for p in big_pieces],
+                             [entry['hash'] for entry in manifest])
+            head = self.remote(target).head(self.container, 'big-slo')
+            self.assertEqual('True', head.headers['x-static-large-object'])
+            self.assertEqual('blue', head.headers['x-object-meta-colour'])
+
+        # A second pass makes no remote writes.
+        for proxy in self.proxies.values():
+            proxy.reset()
+        daemons.run_once()
+        for target in S3_TARGETS:
+            counts = self.proxies[target].counts()
+            for write in ('PUT', 'PART', 'COPY', 'POST', 'DELETE'):
+                self.assertNotIn(write, counts, (target, counts))
+
+        # A metadata change on the SLO sends no data.
+        self.conn.post_object(self.container, 'big-slo',
+                              headers={'X-Object-Meta-Colour': 'green'})
+        daemons.run_once()
+        for target in S3_TARGETS:
+            counts = self.proxies[target].counts()
+            self.assertEqual(1, counts.get('COPY'), (target, counts))
+            for write in ('PUT', 'PART', 'POST'):
+                self.assertNotIn(write, counts, (target, counts))
+            head = self.remote(target).head(self.container, 'big-slo')
+            self.assertEqual('green', head.headers['x-object-meta-colour'])
+            self.assertEqual(big, self.remote_body(target, 'big-slo'))
+
+        # Deleting the SLO removes its saved manifest too.
+        self.conn.delete_object(self.container, 'big-slo')
+        daemons.run_once()
+        for target in S3_TARGETS:
+            self.assertIsNone(self.remote(target).head(self.container,
+                                                       'big-slo'))
+            self.assertIsNone(self.remote(target).get_manifest(
+                self.container, 'big-slo'))
+
+
+class TestInterruptedUpload(LargeObjectWorld):
+
+    def test_killed_daemon_leaves_no_multipart_upload(self):
+        target = 'moto'
+        self.proxies[target].close()
+        from test.integration.counting_proxy import CountingProxy
+        settings = self.world[target]
+        self.proxies[target] = CountingProxy(settings['endpoint'],
+                                             part_delay=1.0)
+        data = self.put_slo('slow', [os.urandom(5 * MiB) for _ in range(4)])
+        daemons = self.make_daemons([self.mapping(target)],
+                                    verification_slack=60)
+        daemons.start()
+        self.wait_for(lambda: self.proxies[target].counts().get('PART'),
+                      what='a part upload')
+        for node in daemons.nodes:
+            os.kill(daemons.pid(node), signal.SIGKILL)
+        daemons.stop()
+        s3 = s3_client(target)
+        self.wait_for(lambda: s3.list_multipart_uploads(
+            Bucket=self.buckets[target]).get('Uploads'),
+            what='the interrupted upload to be listed')
+        self.proxies[target].part_delay = 0
+        daemons.run_once()
+        self.assertEqual([], s3.list_multipart_uploads(
+            Bucket=self.buckets[target]).get('Uploads', []))
+        self.assertEqual(data, self.remote_body(target, 'slow'))

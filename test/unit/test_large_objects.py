@@ -1,0 +1,108 @@
+"""Large-object planning and reading, without servers."""
+import hashlib
+import io
+import json
+import unittest
+
+from swift_s3_sync.local_objects import ConcatenatedReader, LocalObjects
+from swift_s3_sync.providers import s3_multipart as multipart
+from swift_s3_sync.providers.base import LocalObject, Segment
+
+MiB = 1024 * 1024
+
+
+def seg(size, **kw):
+    return Segment('c', 's', 'e' * 32, size, **kw)
+
+
+class TestPlanning(unittest.TestCase):
+
+    def test_segments_that_are_valid_parts(self):
+        self.assertTrue(multipart.one_part_per_segment(
+            [seg(5 * MiB), seg(6 * MiB), seg(1)]))
+
+    def test_segments_that_are_not(self):
+        for segments in ([seg(MiB), seg(MiB)],               # too small
+                         [seg(5 * MiB, range=(0, 10)), seg(1)],
+                         [seg(6 * 1024 * MiB)],               # over 5 GiB
+                         [seg(5 * MiB)] * 10001,              # too many
+                         []):
+            self.assertFalse(multipart.one_part_per_segment(segments))
+
+    def test_part_size_keeps_within_ten_thousand_parts(self):
+        self.assertEqual(8 * MiB, multipart.part_size_for(100 * MiB))
+        huge = 200 * 1024 * 1024 * MiB
+        self.assertLessEqual(huge / multipart.part_size_for(huge), 10000)
+
+    def test_multipart_etag(self):
+        parts = [b'a' * 10, b'b' * 3]
+        expected = hashlib.md5(b''.join(
+            hashlib.md5(p).digest() for p in parts)).hexdigest() + '-2'
+        self.assertEqual(expected, multipart.multipart_etag(
+            [hashlib.md5(p).hexdigest() for p in parts]))
+
+    def test_streamed_parts_cut_the_whole_stream(self):
+        data = bytes(range(256)) * 40000  # about 9.8 MiB
+        local = LocalObject('c', 'o', {}, len(data), 'x', '1',
+                            lambda: io.BytesIO(data), large='slo')
+        parts = [(body.read(), size, md5) for body, size, md5 in
+                 multipart.streamed_parts(local)]
+        self.assertEqual([8 * MiB, len(data) - 8 * MiB],
+                         [size for _, size, _ in parts])
+        self.assertEqual(data, b''.join(p for p, _, _ in parts))
+        for body, _, md5 in parts:
+            self.assertEqual(hashlib.md5(body).hexdigest(), md5)
+
+
+class FakeClient(object):
+    def __init__(self, objects, listing=()):
+        self.objects = objects
+        self.listing = listing
+
+    def get_object(self, account, container, name, headers=None):
+        return 200, {}, [self.objects[(container, name)]]
+
+    def iter_objects(self, account, container, prefix=''):
+        return iter(self.listing)
+
+
+class TestStructure(unittest.TestCase):
+
+    def objects(self, objects, listing=()):
+        local = type('Local', (), {})()
+        local.client = FakeClient(objects, listing)
+        return LocalObjects(local)
+
+    def test_nested_and_ranged_slo_is_flattened(self):
+        inner = [{'name': '/segs/a', 'hash': 'a' * 32, 'bytes': 10},
+                 {'name': '/segs/b', 'hash': 'b' * 32, 'bytes': 10}]
+        outer = [{'name': '/c/inner', 'hash': 'i' * 32, 'bytes': 20,
+                  'sub_slo': True, 'range': '5-14'},
+                 {'name': '/segs/c', 'hash': 'c' * 32, 'bytes': 8,
+                  'range': '2-5'},
+                 {'data': 'aGk='}]
+        objects = self.objects({('c', 'outer'): json.dumps(outer).encode(),
+                                ('c', 'inner'): json.dumps(inner).encode()})
+        _, segments = objects.slo_segments('AUTH_a', 'c', 'outer')
+        self.assertEqual(
+            [('a', 5, (5, 9)), ('b', 5, (0, 4)), ('c', 4, (2, 5)),
+             (None, 2, None)],
+            [(s.name and s.name[-1], s.size, s.range) for s in segments])
+        self.assertEqual(b'hi', segments[-1].data)
+
+    def test_self_referencing_dlo_leaves_itself_out(self):
+        listing = [{'name': 'part-1', 'hash': 'a' * 32, 'bytes': 3},
+                   {'name': 'part-manifest', 'hash': 'b' * 32, 'bytes': 0}]
+        objects = self.objects({}, listing)
+        segments = objects.dlo_segments('AUTH_a', 'c', 'part-manifest',
+                                        'c/part-')
+        self.assertEqual(['part-1'], [s.name for s in segments])
+
+    def test_concatenated_reader_rewinds(self):
+        reader = ConcatenatedReader([lambda: io.BytesIO(b'abc'),
+                                     lambda: io.BytesIO(b''),
+                                     lambda: io.BytesIO(b'de')])
+        self.assertEqual(b'abcde', reader.read())
+        reader.seek(0)
+        self.assertEqual(b'ab', reader.read(2))
+        self.assertEqual(2, reader.tell())
