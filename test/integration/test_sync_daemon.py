@@ -101,6 +101,13 @@ class SyncWorld(unittest.TestCase):
                                    **overrides)
         return self.daemons
 
+    def forget_progress(self):
+        """Make the next pass re-read every row, as after a rebuilt DB:
+        only the comparison with the remote can then avoid writes."""
+        for entry in os.listdir(self.tmp):
+            if entry.startswith('status-node'):
+                shutil.rmtree(os.path.join(self.tmp, entry))
+
     def remote(self, target):
         return provider_for_target(self.world, target, self.buckets[target],
                                    self.container)
@@ -159,9 +166,10 @@ class TestSyncToEveryTarget(SyncWorld):
             self.assertEqual('n\u00fc', head.headers['x-object-meta-new'])
             self.assertNotIn('x-object-meta-index', head.headers)
 
-        # An unchanged pass makes no remote writes at all.
+        # Re-reading every row of unchanged objects makes no remote writes.
         for proxy in self.proxies.values():
             proxy.reset()
+        self.forget_progress()
         daemons.run_once()
         for target in S3_TARGETS:
             counts = self.proxies[target].counts()
