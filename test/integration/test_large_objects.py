@@ -4,11 +4,9 @@ import hashlib
 import json
 import os
 import signal
-import time
-import unittest
 
 from test.integration.test_sync_daemon import SyncWorld
-from test.integration.world import S3_TARGETS, s3_client, swift_conn
+from test.integration.world import S3_TARGETS, s3_client
 
 MiB = 1024 * 1024
 
