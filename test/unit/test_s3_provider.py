@@ -20,7 +20,7 @@ from botocore.stub import ANY, Stubber
 from swift_s3_sync.providers import provider_for
 from swift_s3_sync.providers import s3_metadata as meta
 from swift_s3_sync.providers.base import (
-    DATA, EQUAL, METADATA, LocalObject, RemoteError, RemoteObject)
+    DATA, EQUAL, METADATA, LocalObject, RemoteError, RemoteObject, Segment)
 from swift_s3_sync.providers.s3 import S3Provider
 
 JAN_1 = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
@@ -594,6 +594,27 @@ class TestGoogle(ProviderTest):
             o.name for o in self.provider.list('c')])
         self.assertNotIn('encoding-type', wire.requests[0].url)
         self.assertIn('marker=a%25b', wire.requests[1].url)
+
+
+    def test_large_object_is_one_object(self):
+        pieces = [b'a' * (6 * 1024 * 1024), b'b' * 10]
+        segments = [Segment('segs', str(i), hashlib.md5(p).hexdigest(),
+                            len(p)) for i, p in enumerate(pieces)]
+        local = LocalObject(
+            'c', 'big', {'content-type': 'text/plain'}, sum(map(len, pieces)),
+            'slo-etag', '1700000000.00000',
+            lambda: io.BytesIO(b''.join(pieces)), large='slo',
+            segments=segments, manifest='[]')
+        wire = Wire(self.client)
+        wire.queue(200, {'ETag': '"whole"'})   # the object, in one PUT
+        wire.queue(200, {'ETag': '"m"'})       # its saved manifest
+        written = self.provider.put(local)
+        self.assertEqual(2, len(wire.requests))
+        self.assertNotIn('uploads', wire.requests[0].url)
+        self.assertEqual(str(local.size),
+                         wire.sent_headers(0)['content-length'])
+        self.assertTrue(wire.requests[1].url.endswith('.swift_slo_manifest'))
+        self.assertEqual('slo-etag', written.etag)
 
 
 class TestErrors(ProviderTest):
