@@ -27,6 +27,29 @@ def s3_mapping(world, target, bucket, container, account='AUTH_test',
     return mapping
 
 
+def swift_mapping(world, remote_container, container, account='AUTH_test',
+                  **extra):
+    """A mapping from a source container to the world's target Swift."""
+    target = world['target']
+    mapping = {
+        'account': account, 'container': container, 'protocol': 'swift',
+        'aws_bucket': remote_container, 'aws_endpoint': target['auth_url'],
+        'aws_identity': 'test:tester',
+        'aws_secret': target['users']['test:tester']['key'],
+    }
+    mapping.update(extra)
+    return mapping
+
+
+def target_mapping(world, target, bucket, container, account='AUTH_test',
+                   **extra):
+    """A mapping to any target of the world: 's3api', 'moto', 'radosgw' or
+    'swift'."""
+    if target == 'swift':
+        return swift_mapping(world, bucket, container, account, **extra)
+    return s3_mapping(world, target, bucket, container, account, **extra)
+
+
 def node_config(world, node, mappings, work_dir, **overrides):
     source = world['source']
     info = source['nodes'][node - 1]

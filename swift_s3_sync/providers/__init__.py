@@ -3,11 +3,12 @@
 
 def provider_for(mapping, logger=None, **options):
     """The provider for ``mapping.protocol``; ``options`` go to its
-    constructor (S3Provider takes ``max_connections``)."""
+    constructor (both providers take ``max_connections``)."""
     protocol = getattr(mapping, 'protocol', 's3')
     if protocol == 's3':
         from swift_s3_sync.providers.s3 import S3Provider
         return S3Provider(mapping, logger, **options)
     if protocol == 'swift':
-        raise NotImplementedError("protocol 'swift' is not available yet")
+        from swift_s3_sync.providers.swift import SwiftProvider
+        return SwiftProvider(mapping, logger, **options)
     raise ValueError('unknown protocol %r' % (protocol,))

@@ -1,4 +1,5 @@
-"""The sync daemon on the real local world: 4 source nodes, 3 S3 targets."""
+"""The sync daemon on the real local world: 4 source nodes, 3 S3 targets
+and the target Swift cluster."""
 import concurrent.futures
 import json
 import os
@@ -8,14 +9,18 @@ import tempfile
 import time
 import unittest
 
-from localworld.daemons import SyncDaemons, s3_mapping
+from localworld.daemons import SyncDaemons, target_mapping
 from swift_s3_sync.config import parse_config
-from swift_s3_sync.providers.s3 import S3Provider
+from swift_s3_sync.providers import provider_for
 from test.integration.counting_proxy import CountingProxy
 from test.integration.world import S3_TARGETS, get_world, s3_client, \
     swift_conn, unique
 
 OBJECTS = 200
+TARGETS = S3_TARGETS + ('swift',)
+# How each target is asked to change metadata in place.
+METADATA_WRITE = {'s3api': 'COPY', 'moto': 'COPY', 'radosgw': 'COPY',
+                  'swift': 'POST'}
 
 
 def object_name(i):
@@ -46,9 +51,9 @@ def provider_for_target(world, target, bucket, container,
                         account='AUTH_test'):
     """A provider to read what the daemon wrote, through the project's own
     key layout and metadata decoding."""
-    text = json.dumps({'status_dir': '/tmp', 'containers': [s3_mapping(
+    text = json.dumps({'status_dir': '/tmp', 'containers': [target_mapping(
         world, target, bucket, container, account=account)]})
-    return S3Provider(parse_config(text).mappings[0])
+    return provider_for(parse_config(text).mappings[0])
 
 
 class SyncWorld(unittest.TestCase):
@@ -64,13 +69,17 @@ class SyncWorld(unittest.TestCase):
         self.conn.put_container(self.container)
         self.buckets = {}
         self.proxies = {}
-        for target in S3_TARGETS:
+        for target in TARGETS:
             bucket = unique('dst')
-            s3_client(target).create_bucket(Bucket=bucket)
             self.buckets[target] = bucket
-            settings = (self.world['target']['s3'] if target == 's3api'
-                        else self.world[target])
-            self.proxies[target] = CountingProxy(settings['endpoint'])
+            if target == 'swift':
+                swift_conn('target').put_container(bucket)
+                upstream = self.world['target']['proxy_url']
+            else:
+                s3_client(target).create_bucket(Bucket=bucket)
+                upstream = (self.world['target']['s3'] if target == 's3api'
+                            else self.world[target])['endpoint']
+            self.proxies[target] = CountingProxy(upstream)
         self.daemons = None
 
     def tearDown(self):
@@ -79,6 +88,9 @@ class SyncWorld(unittest.TestCase):
         for proxy in self.proxies.values():
             proxy.close()
         for target, bucket in self.buckets.items():
+            if target == 'swift':
+                self._empty_swift(bucket)
+                continue
             s3 = s3_client(target)
             for page in s3.get_paginator('list_objects_v2').paginate(
                     Bucket=bucket):
@@ -88,12 +100,24 @@ class SyncWorld(unittest.TestCase):
         if not os.environ.get("KEEP_TMP"):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
+    @staticmethod
+    def _empty_swift(container):
+        conn = swift_conn('target')
+        for name in (container, container + '_segments'):
+            try:
+                for obj in conn.get_container(name, full_listing=True)[1]:
+                    conn.delete_object(name, obj['name'])
+                conn.delete_container(name)
+            except Exception:
+                pass  # never created
+
     def mapping(self, target, **extra):
         extra.setdefault('account', self.account)
         container = extra.pop('container', self.container)
-        mapping = s3_mapping(self.world, target, self.buckets[target],
-                             container, **extra)
-        mapping['aws_endpoint'] = self.proxies[target].url
+        mapping = target_mapping(self.world, target, self.buckets[target],
+                                 container, **extra)
+        mapping['aws_endpoint'] = self.proxies[target].url + (
+            '/auth/v1.0' if target == 'swift' else '')
         return mapping
 
     def make_daemons(self, mappings, **overrides):
@@ -130,10 +154,10 @@ class TestSyncToEveryTarget(SyncWorld):
     def test_objects_metadata_and_single_put(self):
         put_many(swift_conn, self.container, range(OBJECTS))
         daemons = self.make_daemons(
-            [self.mapping(t) for t in S3_TARGETS], verification_slack=60)
+            [self.mapping(t) for t in TARGETS], verification_slack=60)
         daemons.run_once()
         expected = {object_name(i) for i in range(OBJECTS)}
-        for target in S3_TARGETS:
+        for target in TARGETS:
             remote = self.remote(target)
             self.assertEqual(expected, self.remote_names(target), target)
             for i in (0, 7, OBJECTS - 1):
@@ -148,7 +172,7 @@ class TestSyncToEveryTarget(SyncWorld):
                                      (target, key))
             counts = self.proxies[target].counts()
             self.assertEqual(OBJECTS, counts.get('PUT'), (target, counts))
-            self.assertNotIn('COPY', counts, target)
+            self.assertNotIn(METADATA_WRITE[target], counts, target)
             self.assertLess(counts.get('HEAD', 0), OBJECTS // 4,
                             (target, counts))
 
@@ -158,9 +182,10 @@ class TestSyncToEveryTarget(SyncWorld):
         self.conn.post_object(self.container, object_name(3),
                               headers={'X-Object-Meta-New': 'n\u00fc'})
         daemons.run_once()
-        for target in S3_TARGETS:
+        for target in TARGETS:
             counts = self.proxies[target].counts()
-            self.assertEqual(1, counts.get('COPY'), (target, counts))
+            self.assertEqual(1, counts.get(METADATA_WRITE[target]),
+                             (target, counts))
             self.assertNotIn('PUT', counts, (target, counts))
             head = self.remote(target).head(self.container, object_name(3))
             self.assertEqual('n\u00fc', head.headers['x-object-meta-new'])
@@ -171,7 +196,7 @@ class TestSyncToEveryTarget(SyncWorld):
             proxy.reset()
         self.forget_progress()
         daemons.run_once()
-        for target in S3_TARGETS:
+        for target in TARGETS:
             counts = self.proxies[target].counts()
             for write in ('PUT', 'COPY', 'POST', 'DELETE'):
                 self.assertNotIn(write, counts, (target, counts))

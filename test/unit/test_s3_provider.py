@@ -728,9 +728,9 @@ class TestProviderFor(unittest.TestCase):
         self.assertIsInstance(provider_for(make_mapping()), S3Provider)
         provider = provider_for(make_mapping(), None, max_connections=3)
         self.assertEqual(3, provider.client.meta.config.max_pool_connections)
-        with self.assertRaises(NotImplementedError) as caught:
-            provider_for(make_mapping(protocol='swift'))
-        self.assertEqual("protocol 'swift' is not available yet",
-                         str(caught.exception))
+        from swift_s3_sync.providers.swift import SwiftProvider
+        self.assertIsInstance(provider_for(make_mapping(
+            protocol='swift', auth_type='swift', remote_account=None)),
+            SwiftProvider)
         with self.assertRaises(ValueError):
             provider_for(make_mapping(protocol='ftp'))

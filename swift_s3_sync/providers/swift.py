@@ -1,0 +1,924 @@
+"""Swift (another Swift cluster, through python-swiftclient).
+
+Remote layout
+-------------
+* Objects keep their local names.  The remote container is ``aws_bucket``;
+  for a per-account mapping (container "/*") ``aws_bucket`` is a prefix and
+  local container ``c`` goes to ``aws_bucket + c``.  A remote container is
+  created (with ``X-Storage-Policy`` when ``storage_policy`` is set) when
+  a PUT into it answers 404; containers known to exist are remembered, so
+  there is no HEAD per object.
+* Large objects stay large.  Their segments go to ``<remote container>
+  _segments`` as ``<object name>/<local timestamp>/<index:08d>``; an SLO
+  becomes an SLO whose manifest lists those segments, a DLO a zero-byte
+  manifest with ``X-Object-Manifest: <segments container>/<name>/<ts>/``
+  (or an SLO when ``convert_dlo``; with ``min_segment_size`` consecutive
+  small segments are joined into one remote segment).  Segments are uploaded
+  first and the manifest last, so a failed upload never leaves a manifest
+  pointing at missing segments; segments already uploaded for the same
+  timestamp are not sent again; once a new manifest is in place the
+  segments of older versions of that name are deleted.  A plain object
+  written over a large one leaves the old segments behind.
+  Segments expire one day after their manifest when the manifest expires.
+* Reserved user metadata (a client cannot set sysmeta through a proxy, and
+  the gatekeeper drops ``X-Timestamp``): ``X-Object-Meta-Swift-S3-Sync-
+  Timestamp`` holds the Swift timestamp (internal format) the copy was made
+  from, and for large objects ``X-Object-Meta-Swift-S3-Sync-Etag`` the local
+  ETag (a remote SLO's own ETag differs when segments were joined or ranged).
+  The names are the S3 provider's reserved keys; they are hidden from
+  headers, compare() and listings, and check() refuses local metadata that
+  uses them.  ETags are unquoted everywhere; a large object's ETag is the
+  recorded local one when present.
+
+Metadata values travel as UTF-8 and are read back from the raw response
+(swiftclient URL-unquotes header values, which would turn ``100%25`` into
+``100%``), so every value round-trips exactly, case included.
+
+Requests: head, put of a plain object, update_metadata and get make one
+request each; delete HEADs first (SLO manifests are deleted with their
+segments, DLO segments are listed and deleted, then the manifest); list makes
+one per ``page_size`` names.  swiftclient retries once (re-authenticating on
+401, re-reading the body from the start); the engine retries the rest.
+
+Errors are RemoteError, ``permanent`` only for a 4xx about the object itself
+(400, 411, 413, ...): 5xx, 408, 429, 498/499, connection errors and timeouts
+are transient, and so are 401/403 (credentials are the mapping's problem),
+404/409 (container or object changed under us) and 422 (the bytes read did
+not match their ETag: read them again).  The key and tokens never appear in
+messages, and swiftclient is told to redact them completely in its logs.
+"""
+import functools
+import hashlib
+import json
+import logging
+import re
+import threading
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import requests.exceptions
+import swiftclient.client
+from swiftclient.exceptions import ClientException
+
+from swift_s3_sync.providers.base import (
+    CONTENT_HEADERS, DATA, EQUAL, METADATA, Provider, RemoteError,
+    RemoteObject)
+from swift_s3_sync.providers.s3_metadata import (
+    ETAG_KEY, TIMESTAMP_KEY, strip_swift_bytes)
+
+# swiftclient logs the first characters of X-Auth-Key/X-Auth-Token at INFO;
+# show none of them.
+swiftclient.client.logger_settings['reveal_sensitive_prefix'] = 0
+
+META_PREFIX = 'x-object-meta-'
+TIMESTAMP_HEADER = META_PREFIX + TIMESTAMP_KEY
+ETAG_HEADER = META_PREFIX + ETAG_KEY
+RESERVED_HEADERS = (TIMESTAMP_HEADER, ETAG_HEADER)
+SEGMENTS_SUFFIX = '_segments'
+SEGMENT_EXPIRY_GRACE = 86400
+
+# Swift's default constraints ([swift-constraints] in swift.conf).
+MAX_OBJECT_NAME_BYTES = 1024
+MAX_CONTAINER_NAME_BYTES = 256
+MAX_META_COUNT = 90
+MAX_META_NAME_BYTES = 128
+MAX_META_VALUE_BYTES = 256
+MAX_META_OVERALL_BYTES = 4096
+MAX_FILE_SIZE = 5 * 1024 ** 3 + 2
+MAX_MANIFEST_SEGMENTS = 1000
+
+TIMEOUT = 60
+CHUNK = 65536
+PASS_THROUGH = ('range', 'if-match', 'if-none-match', 'if-modified-since',
+                'if-unmodified-since')
+GET_STATUSES = (304, 404, 412, 416)
+TRANSIENT_STATUSES = (401, 403, 404, 408, 409, 422, 429, 498, 499)
+
+_TIMESTAMP = r'\d{1,10}(?:\.\d{1,5})?(?:_[0-9a-f]{16})?'
+_TIMESTAMP_RE = re.compile('^%s$' % _TIMESTAMP)
+_SEGMENT_RE = re.compile(r'^(%s)/\d{8}$' % _TIMESTAMP)   # after "<name>/"
+_MD5_HEX = re.compile(r'^[0-9a-f]{32}$')
+# HTTP token characters; "_" is left out because WSGI turns it into "-".
+_META_KEY = re.compile(r"^[-!#$%&'*+.^`|~0-9a-z]+$")
+_BAD_VALUE = re.compile('[\x00-\x08\x0a-\x1f\x7f]')
+
+
+def _unquote_etag(etag):
+    return (etag or '').strip().strip('"').lower()
+
+
+def _utf8_len(text):
+    return len(text.encode('utf-8', 'surrogateescape'))
+
+
+def _from_wire(value):
+    """A raw header value (Latin-1 decoded by http.client) as UTF-8."""
+    try:
+        return value.encode('latin-1').decode('utf-8', 'surrogateescape')
+    except UnicodeEncodeError:
+        return value
+
+
+def _sendable(value):
+    """Whether a header value travels over HTTP and reads back the same:
+    valid UTF-8, no control characters but tab, no surrounding blanks."""
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return not _BAD_VALUE.search(value) and value == value.strip(' \t')
+
+
+def _epoch(listing_time):
+    try:
+        return datetime.fromisoformat(listing_time).replace(
+            tzinfo=timezone.utc).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def _shape(headers):
+    if str(headers.get('x-static-large-object', '')).lower() in (
+            'true', '1', 'yes'):
+        return 'slo'
+    if 'x-object-manifest' in headers:
+        return 'dlo'
+    return None
+
+
+def _swift_headers(raw):
+    """(headers without reserved metadata, recorded timestamp, recorded
+    etag) from lower-case response headers.  The ETag is unquoted and, for
+    large objects we wrote, the recorded local one."""
+    headers = {}
+    for name, value in raw.items():
+        if name not in RESERVED_HEADERS:
+            headers[name] = value
+    timestamp = raw.get(TIMESTAMP_HEADER)
+    if timestamp is not None and not _TIMESTAMP_RE.match(timestamp):
+        timestamp = None
+    etag = raw.get(ETAG_HEADER)
+    if 'etag' in headers:
+        headers['etag'] = _unquote_etag(headers['etag'])
+    if etag:
+        headers['etag'] = _unquote_etag(etag)
+    return headers, timestamp, etag
+
+
+def _account_url(storage_url, account):
+    """``storage_url`` with its last path element replaced by ``account``
+    (any path before ``/v1`` is kept)."""
+    parts = urlsplit(storage_url)
+    path = parts.path.rstrip('/').rsplit('/', 1)[0]
+    return urlunsplit(parts._replace(path='%s/%s' % (path, quote(account))))
+
+
+class _Reply(object):
+    __slots__ = ('result', 'status', 'headers', 'conn')
+
+    def __init__(self, result, status, headers, conn=None):
+        self.result = result
+        self.status = status
+        self.headers = headers
+        self.conn = conn
+
+
+class _Part(object):
+    """One remote segment: one or more consecutive local pieces."""
+    __slots__ = ('index', 'segments', 'size', 'etag')
+
+    def __init__(self, index, segments):
+        self.index = index
+        self.segments = segments
+        self.size = sum(s.size for s in segments)
+        # Known in advance only for one whole segment object.
+        one = segments[0]
+        self.etag = _unquote_etag(one.etag) if (
+            len(segments) == 1 and one.range is None and
+            _MD5_HEX.match(_unquote_etag(one.etag))) else None
+
+
+class _Source(object):
+    """A request body read from a series of files opened on demand.
+    ``reset()`` (called by swiftclient before a retry, and by us before
+    PUTting again into a new container) starts over from fresh files;
+    ``md5`` covers the bytes read since."""
+
+    def __init__(self, openers):
+        self._openers = list(openers)
+        self._current = None
+        self._next = 0
+        self.md5 = hashlib.md5()
+
+    def read(self, size=-1):
+        while True:
+            if self._current is None:
+                if self._next == len(self._openers):
+                    return b''
+                self._current = self._openers[self._next]()
+                self._next += 1
+            chunk = self._current.read(size if size and size > 0 else CHUNK)
+            if chunk:
+                self.md5.update(chunk)
+                return chunk
+            self._close_current()
+
+    def _close_current(self):
+        current, self._current = self._current, None
+        close = getattr(current, 'close', None)
+        if close:
+            close()
+
+    def reset(self, *args, **kwargs):
+        self._close_current()
+        self._next = 0
+        self.md5 = hashlib.md5()
+
+    close = reset
+
+
+class _Body(object):
+    """Iterator over a GET body; the connection goes back to the pool when
+    the body is exhausted or closed."""
+
+    def __init__(self, chunks, release):
+        self._chunks = chunks
+        self._release = release
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._chunks is None:
+            raise StopIteration
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            self.close()
+            raise
+        except Exception:
+            self.close()
+            raise
+
+    def close(self):
+        chunks, self._chunks = self._chunks, None
+        if chunks is not None:
+            close = getattr(chunks, 'close', None)
+            if close:
+                close()
+            self._release()
+
+
+class _Pool(object):
+    """Connections made on demand; up to ``size`` idle ones are kept.
+    Never blocks (a body left unread must not starve other callers)."""
+
+    def __init__(self, factory, size):
+        self._factory = factory
+        self._size = max(1, size)
+        self._idle = []
+        self._lock = threading.Lock()
+
+    def get(self):
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._factory()
+
+    def put(self, conn):
+        with self._lock:
+            if len(self._idle) < self._size:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def close(self):
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+class SwiftProvider(Provider):
+    page_size = 1000   # names per listing request
+
+    def __init__(self, mapping, logger=None, max_connections=10):
+        super().__init__(mapping, logger or logging.getLogger(__name__))
+        self.max_connections = max_connections
+        self._lock = threading.Lock()
+        self._auth = None          # (storage url, token) shared by the pool
+        self._containers = set()   # remote containers known to exist
+        self._pool = _Pool(self._connect, max_connections)
+        if mapping.auth_type == 'keystone_v3':
+            _preload_keystone()
+
+    # -- connections and errors ---------------------------------------------
+
+    def _connect(self):
+        m = self.mapping
+        kwargs = dict(authurl=m.aws_endpoint, user=m.aws_identity,
+                      key=m.aws_secret, retries=1, timeout=TIMEOUT,
+                      starting_backoff=1, max_backoff=4)
+        if m.auth_type == 'keystone_v3':
+            kwargs.update(auth_version='3', os_options={
+                'project_name': m.project_name,
+                'project_domain_name': m.project_domain_name,
+                'user_domain_name': m.user_domain_name})
+        else:
+            kwargs.update(auth_version='1', os_options={})
+        with self._lock:
+            auth = self._auth
+        if auth:
+            kwargs.update(preauthurl=auth[0], preauthtoken=auth[1])
+        return swiftclient.client.Connection(**kwargs)
+
+    def _ready(self, conn):
+        """Authenticate ``conn`` when needed to point it at
+        ``remote_account``."""
+        account = self.mapping.remote_account
+        if account and not conn.os_options.get('object_storage_url'):
+            url, token = conn.get_auth()
+            url = _account_url(url, account)
+            conn.os_options['object_storage_url'] = conn.url = url
+            with self._lock:
+                self._auth = (url, token)
+
+    def _remember_auth(self, conn):
+        if conn.url and conn.token:
+            with self._lock:
+                if self._auth != (conn.url, conn.token):
+                    self._auth = (conn.url, conn.token)
+
+    def close(self):
+        self._pool.close()
+
+    def _scrub(self, text, conn=None):
+        with self._lock:
+            auth = self._auth
+        for secret in (self.mapping.aws_secret, auth and auth[1],
+                       getattr(conn, 'token', None)):
+            if secret:
+                text = text.replace(secret, '***')
+        return text
+
+    def _error(self, op, err, conn=None):
+        if isinstance(err, ClientException):
+            status = err.http_status
+            transient = (status is None or status >= 500 or
+                         status in TRANSIENT_STATUSES)
+        else:
+            status = None
+            transient = not isinstance(
+                err, requests.exceptions.InvalidHeader)
+        reason = '%s: %s (%s)' % (type(err).__name__, err, op)
+        return RemoteError(self._scrub(reason, conn), status,
+                           permanent=not transient)
+
+    def _call(self, op, *args, expect=(), keep=False, **kwargs):
+        """swiftclient ``op``; returns a _Reply with the raw status and
+        decoded headers.  A ClientException whose status is in ``expect``
+        comes back as a reply with result None, anything else as
+        RemoteError.  With ``keep`` the caller gets ``reply.conn`` and must
+        hand it back with ``self._pool.put``."""
+        conn = self._pool.get()
+        held = False
+        try:
+            try:
+                self._ready(conn)
+                result = getattr(conn, op)(*args, **kwargs)
+            except ClientException as err:
+                if err.http_status in expect:
+                    return _Reply(None, err.http_status,
+                                  self._headers(conn, err))
+                raise self._error(op, err, conn) from err
+            except (requests.exceptions.RequestException, OSError) as err:
+                raise self._error(op, err, conn) from err
+            self._remember_auth(conn)
+            reply = _Reply(result, self._status(conn), self._headers(conn))
+            if keep:
+                reply.conn = held = conn
+            return reply
+        finally:
+            if not held:
+                self._pool.put(conn)
+
+    @staticmethod
+    def _response(conn):
+        http_conn = getattr(conn, 'http_conn', None)
+        return getattr(http_conn[1], 'resp', None) if http_conn else None
+
+    def _status(self, conn):
+        resp = self._response(conn)
+        return getattr(resp, 'status_code', None) or 200
+
+    def _headers(self, conn, err=None):
+        """Lower-case response headers with UTF-8 values, read from the raw
+        response (swiftclient's parsed dicts URL-unquote values)."""
+        raw = getattr(err, 'http_response_headers', None)
+        if raw is None:
+            raw = getattr(self._response(conn), 'headers', None)
+        return {k.lower(): _from_wire(v) for k, v in (raw or {}).items()}
+
+    # -- layout -------------------------------------------------------------
+
+    def remote_container(self, container):
+        if self.mapping.per_account:
+            return self.mapping.aws_bucket + container
+        return self.mapping.aws_bucket
+
+    def segments_container(self, container):
+        return self.remote_container(container) + SEGMENTS_SUFFIX
+
+    @staticmethod
+    def _timestamp(local):
+        return getattr(local.timestamp, 'internal', local.timestamp)
+
+    def segment_prefix(self, local):
+        return '%s/%s/' % (local.name, self._timestamp(local))
+
+    def _target_shape(self, local):
+        if local.large == 'dlo' and not self.mapping.convert_dlo:
+            return 'dlo'
+        return 'slo' if local.large else None
+
+    def _plan(self, local):
+        """The remote segments of a large object, in order."""
+        join = self._target_shape(local) == 'slo' and \
+            self.mapping.min_segment_size
+        parts, current, size = [], [], 0
+        for segment in local.segments:
+            if current and (size >= (join or 0) or
+                            size + segment.size > MAX_FILE_SIZE):
+                parts.append(_Part(len(parts), current))
+                current, size = [], 0
+            current.append(segment)
+            size += segment.size
+        if current:
+            parts.append(_Part(len(parts), current))
+        return parts
+
+    # -- headers we send ----------------------------------------------------
+
+    def _object_headers(self, local):
+        """User metadata, content headers and reserved metadata as they are
+        sent (and read back)."""
+        headers = {}
+        for name, value in local.headers.items():
+            name = name.lower()
+            if name.startswith(META_PREFIX) and value:
+                headers[name] = value
+        for name in CONTENT_HEADERS:
+            value = local.headers.get(name)
+            if name == 'content-type' and value:
+                value = strip_swift_bytes(value)
+            if value:
+                headers[name] = value
+        headers[TIMESTAMP_HEADER] = self._timestamp(local)
+        if local.large:
+            headers[ETAG_HEADER] = _unquote_etag(local.etag)
+        return headers
+
+    def _delete_at(self, local):
+        """The X-Delete-At the copy should have when expiration is
+        propagated, else None."""
+        if not self.mapping.propagate_expiration:
+            return None
+        value = str(local.headers.get('x-delete-at') or '').strip()
+        if not value.isdigit():
+            return None
+        return str(int(value) + self.mapping.propagate_expiration_offset)
+
+    def _expiry_headers(self, local, remote_headers=None, grace=0):
+        delete_at = self._delete_at(local)
+        if delete_at:
+            return {'x-delete-at': str(int(delete_at) + grace)}
+        if self.mapping.remote_delete_after:
+            kept = (remote_headers or {}).get('x-delete-at')
+            if kept and not grace:
+                return {'x-delete-at': kept}   # a POST must not extend it
+            return {'x-delete-after':
+                    str(self.mapping.remote_delete_after + grace)}
+        return {}
+
+    # -- checking -----------------------------------------------------------
+
+    def check(self, local):
+        def refuse(reason):
+            raise RemoteError(reason, permanent=True)
+
+        size = _utf8_len(local.name)
+        if size > MAX_OBJECT_NAME_BYTES:
+            refuse('object name is %d bytes, Swift allows %d' % (
+                size, MAX_OBJECT_NAME_BYTES))
+        containers = [self.remote_container(local.container)]
+        if local.large:
+            containers.append(self.segments_container(local.container))
+            size = _utf8_len(self.segment_prefix(local) + '%08d' % 0)
+            if size > MAX_OBJECT_NAME_BYTES:
+                refuse('segment names would be %d bytes, Swift allows %d' % (
+                    size, MAX_OBJECT_NAME_BYTES))
+            count = len(self._plan(local))
+            if self._target_shape(local) == 'slo' and \
+                    count > MAX_MANIFEST_SEGMENTS:
+                refuse('%d segments, a Swift manifest allows %d' % (
+                    count, MAX_MANIFEST_SEGMENTS))
+        elif int(local.size) > MAX_FILE_SIZE:
+            refuse('object is %d bytes, Swift allows %d' % (
+                local.size, MAX_FILE_SIZE))
+        for container in containers:
+            if _utf8_len(container) > MAX_CONTAINER_NAME_BYTES:
+                refuse('remote container name %r is longer than %d bytes' % (
+                    container, MAX_CONTAINER_NAME_BYTES))
+        for name, value in local.headers.items():
+            name = name.lower()
+            if name in RESERVED_HEADERS:
+                refuse('metadata key %r is reserved for swift-s3-sync' %
+                       name[len(META_PREFIX):])
+            if name.startswith(META_PREFIX) and \
+                    not _META_KEY.match(name[len(META_PREFIX):]):
+                refuse('metadata key %r cannot be stored in Swift' % name)
+        self._check_metadata(self._object_headers(local))
+
+    def _check_metadata(self, headers):
+        count = total = 0
+        for name, value in headers.items():
+            if not _sendable(value):
+                raise RemoteError('%s value %r cannot travel in an HTTP '
+                                  'header as it is' % (name, value),
+                                  permanent=True)
+            if not name.startswith(META_PREFIX):
+                continue
+            key = name[len(META_PREFIX):]
+            key_bytes, value_bytes = _utf8_len(key), _utf8_len(value)
+            if key_bytes > MAX_META_NAME_BYTES:
+                raise RemoteError('metadata key %r is %d bytes, Swift allows '
+                                  '%d' % (key, key_bytes,
+                                          MAX_META_NAME_BYTES),
+                                  permanent=True)
+            if value_bytes > MAX_META_VALUE_BYTES:
+                raise RemoteError('metadata value of %r is %d bytes, Swift '
+                                  'allows %d' % (key, value_bytes,
+                                                 MAX_META_VALUE_BYTES),
+                                  permanent=True)
+            count += 1
+            total += key_bytes + value_bytes
+        if count > MAX_META_COUNT:
+            raise RemoteError('%d metadata keys (with ours), Swift allows %d'
+                              % (count, MAX_META_COUNT), permanent=True)
+        if total > MAX_META_OVERALL_BYTES:
+            raise RemoteError('user metadata is %d bytes (with ours), Swift '
+                              'allows %d' % (total, MAX_META_OVERALL_BYTES),
+                              permanent=True)
+
+    # -- reading ------------------------------------------------------------
+
+    def _remote(self, name, raw):
+        headers, timestamp, _ = _swift_headers(raw)
+        return RemoteObject(
+            name, headers.get('etag'), int(headers.get('content-length', 0)),
+            last_modified=_http_epoch(headers.get('last-modified')),
+            timestamp=timestamp, headers=headers)
+
+    def head(self, container, name):
+        """RemoteObject with the response's lower-case headers (reserved
+        metadata removed), or None on 404."""
+        reply = self._call('head_object', self.remote_container(container),
+                           name, expect=(404,))
+        if reply.status == 404:
+            return None
+        return self._remote(name, reply.headers)
+
+    def list(self, container, prefix='', marker='', end_marker='',
+             limit=1000):
+        """A generator over the remote container's listing; a missing
+        container lists nothing.  ``etag`` is the listing's ``slo_etag`` for
+        SLOs (the ``hash`` of an SLO is its manifest's MD5, of a DLO the
+        empty string's), ``last_modified`` an epoch float."""
+        remote = self.remote_container(container)
+        while limit > 0:
+            reply = self._call(
+                'get_container', remote, marker=marker or None,
+                end_marker=end_marker or None, prefix=prefix or None,
+                limit=min(limit, self.page_size), expect=(404,))
+            if reply.status == 404:
+                return
+            items = reply.result[1]
+            for item in items:
+                etag = item.get('slo_etag') or item.get('hash', '')
+                yield RemoteObject(
+                    item['name'], _unquote_etag(etag.split(';')[0]),
+                    int(item.get('bytes', 0)),
+                    last_modified=_epoch(item.get('last_modified')))
+            if len(items) < min(limit, self.page_size):
+                return
+            limit -= len(items)
+            marker = items[-1]['name']
+
+    def get(self, container, name, headers=None):
+        """(status, headers, body iterator); Range and the If-* headers
+        are passed through, 304/404/412/416 come back as statuses with an
+        empty body.  Read the body to the end or close it."""
+        raw = {k: v for k, v in (headers or {}).items()
+               if k.lower() in PASS_THROUGH}
+        reply = self._call('get_object', self.remote_container(container),
+                           name, headers=raw, resp_chunk_size=CHUNK,
+                           expect=GET_STATUSES, keep=True)
+        swift, _, _ = _swift_headers(reply.headers)
+        if reply.conn is None:
+            return reply.status, swift, iter(())
+        conn = reply.conn
+        return reply.status, swift, _Body(
+            iter(reply.result[1]), lambda: self._pool.put(conn))
+
+    def compare(self, local, remote):
+        """DATA when the remote is missing, the ETags (unquoted, any case;
+        for large objects the SLO/DLO ETag or the recorded local one) or
+        sizes differ, or the large-object kind is not the one put() would
+        make; METADATA when user metadata (exact values), a content header
+        or the expected X-Delete-At differs; EQUAL otherwise.  Empty values
+        count as absent."""
+        if remote is None:
+            return DATA
+        if remote.headers is None:
+            raise ValueError('compare() needs a RemoteObject from head()')
+        if (_unquote_etag(local.etag) != _unquote_etag(remote.etag) or
+                int(local.size) != int(remote.size) or
+                self._target_shape(local) != _shape(remote.headers)):
+            return DATA
+        wanted = self._object_headers(local)
+        for name in RESERVED_HEADERS:
+            wanted.pop(name, None)
+        have = {}
+        for name, value in remote.headers.items():
+            if value and (name.startswith(META_PREFIX) or
+                          name in CONTENT_HEADERS):
+                have[name] = value
+        if 'content-type' in have:
+            have['content-type'] = strip_swift_bytes(have['content-type'])
+        if 'content-type' not in wanted:
+            have.pop('content-type', None)
+        if wanted != have:
+            return METADATA
+        remote_delete_at = remote.headers.get('x-delete-at')
+        if self.mapping.propagate_expiration and \
+                self._delete_at(local) != remote_delete_at:
+            return METADATA
+        if self.mapping.remote_delete_after and not remote_delete_at:
+            return METADATA
+        return EQUAL
+
+    # -- writing ------------------------------------------------------------
+
+    def _create_container(self, container):
+        headers = {}
+        if self.mapping.storage_policy:
+            headers['X-Storage-Policy'] = self.mapping.storage_policy
+        self._call('put_container', container, headers=headers)
+        self.logger.info('created remote container %r', container)
+        self._containers.add(container)
+
+    def _put(self, container, name, contents, **kwargs):
+        """PUT, creating the container and trying once more on a 404 (also
+        for a container we thought was there: it may have been deleted) or
+        on a broken connection when a HEAD says the container is missing
+        (a proxy may hang up on a big body it answered 404 to)."""
+        try:
+            reply = self._call('put_object', container, name, contents,
+                               **kwargs)
+        except RemoteError as err:
+            if not self._container_missing(container, err):
+                raise
+            self._create_container(container)
+            if hasattr(contents, 'reset'):
+                contents.reset()
+            reply = self._call('put_object', container, name, contents,
+                               **kwargs)
+        self._containers.add(container)
+        return reply
+
+    def _container_missing(self, container, err):
+        if err.status == 404:
+            return True
+        if err.status is None and container not in self._containers:
+            return self._call('head_container', container,
+                              expect=(404,)).status == 404
+        return False
+
+    def _written(self, local, headers):
+        wire = dict(headers)
+        wire.pop('x-delete-after', None)
+        wire.update({'etag': local.etag, 'content-length': str(local.size)})
+        shown, timestamp, _ = _swift_headers(wire)
+        return RemoteObject(local.name, shown['etag'], int(local.size),
+                            timestamp=timestamp, headers=shown)
+
+    def put(self, local):
+        """Upload ``local`` (see the module docstring for large objects);
+        returns the RemoteObject as written."""
+        if local.large:
+            return self._put_large(local)
+        headers = self._object_headers(local)
+        headers.update(self._expiry_headers(local))
+        content_type = headers.pop('content-type', None)
+        etag = _unquote_etag(local.etag)
+        body = _Source([local.open_body])
+        try:
+            self._put(self.remote_container(local.container), local.name,
+                      body, content_length=int(local.size),
+                      etag=etag if _MD5_HEX.match(etag) else None,
+                      content_type=content_type, headers=headers)
+        finally:
+            body.close()
+        if content_type:
+            headers['content-type'] = content_type
+        return self._written(local, headers)
+
+    def _put_large(self, local):
+        remote = self.remote_container(local.container)
+        segments = self.segments_container(local.container)
+        prefix = self.segment_prefix(local)
+        parts = self._plan(local)
+        existing = {item['name']: item for item in
+                    self._listing(segments, prefix)}
+        expiry = self._expiry_headers(local, grace=SEGMENT_EXPIRY_GRACE)
+        manifest = []
+        for part in parts:
+            name = prefix + '%08d' % part.index
+            etag = self._put_part(segments, name, local, part,
+                                  existing.get(name), expiry)
+            manifest.append({'path': '/%s/%s' % (segments, name),
+                             'etag': etag, 'size_bytes': part.size})
+        headers = self._object_headers(local)
+        headers.update(self._expiry_headers(local))
+        content_type = headers.pop('content-type', None)
+        if self._target_shape(local) == 'slo':
+            # Every segment was checked on its way; the SLO's own ETag is
+            # not (it differs whenever pieces were joined or ranged).
+            self._put(remote, local.name, json.dumps(manifest),
+                      query_string='multipart-manifest=put',
+                      content_type=content_type, headers=headers)
+        else:
+            headers['x-object-manifest'] = quote(segments + '/' + prefix)
+            self._put(remote, local.name, '', content_length=0,
+                      content_type=content_type, headers=headers)
+        self._delete_old_segments(segments, local.name, prefix)
+        if content_type:
+            headers['content-type'] = content_type
+        return self._written(local, headers)
+
+    def _put_part(self, container, name, local, part, found, headers):
+        """Upload one remote segment unless ``found`` (its listing entry)
+        shows it is there already; returns its ETag."""
+        if found and int(found['bytes']) == part.size and (
+                part.etag is None or
+                _unquote_etag(found['hash']) == part.etag):
+            return _unquote_etag(found['hash'])
+        body = _Source([functools.partial(local.open_segment, segment)
+                        for segment in part.segments])
+        try:
+            reply = self._put(container, name, body, etag=part.etag,
+                              content_length=part.size, headers=headers)
+        finally:
+            digest = body.md5.hexdigest()
+            body.close()
+        etag = _unquote_etag(reply.result)
+        if part.etag is None and etag != digest:
+            self._call('delete_object', container, name, expect=(404,))
+            raise RemoteError('segment %s/%s: the server stored other bytes '
+                              'than were read' % (container, name))
+        return etag
+
+    def _listing(self, container, prefix):
+        reply = self._call('get_container', container, prefix=prefix,
+                           full_listing=True, expect=(404,))
+        return [] if reply.status == 404 else reply.result[1]
+
+    def _delete_old_segments(self, container, name, keep_prefix):
+        """Delete segments of older versions of ``name`` (only names of our
+        own ``<name>/<timestamp>/<index>`` form)."""
+        try:
+            for item in self._listing(container, name + '/'):
+                rest = item['name'][len(name) + 1:]
+                if _SEGMENT_RE.match(rest) and \
+                        not item['name'].startswith(keep_prefix):
+                    self._call('delete_object', container, item['name'],
+                               expect=(404,))
+        except RemoteError as err:
+            self.logger.warning('old segments of %r not deleted: %s',
+                                name, err)
+
+    def update_metadata(self, local, remote):
+        """POST the full metadata set (Swift replaces all of it), the
+        content headers, X-Delete-At and, for a DLO, its X-Object-Manifest
+        (a POST without it would make the manifest a plain object)."""
+        remote_headers = (remote.headers if remote and remote.headers
+                          else {})
+        headers = self._object_headers(local)
+        headers.update(self._expiry_headers(local, remote_headers))
+        if 'x-object-manifest' in remote_headers:
+            headers['x-object-manifest'] = remote_headers['x-object-manifest']
+        container = self.remote_container(local.container)
+        self._call('post_object', container, local.name, headers=headers)
+        if local.large and self.mapping.propagate_expiration and \
+                remote_headers.get('x-delete-at') != self._delete_at(local):
+            self._expire_segments(local, remote_headers)
+        return self._written(local, headers)
+
+    def _remote_segments(self, container, name, headers):
+        """[(container, name)] of the segments of a large object we wrote."""
+        if _shape(headers) == 'slo':
+            reply = self._call('get_object', container, name,
+                               query_string='multipart-manifest=get',
+                               expect=(404,))
+            if reply.status == 404:
+                return []
+            found = []
+            for entry in json.loads(reply.result[1]):
+                path = entry.get('name', '').lstrip('/')
+                if '/' in path:
+                    found.append(tuple(path.split('/', 1)))
+            return found
+        segments, _, prefix = unquote(
+            headers.get('x-object-manifest', '')).partition('/')
+        if segments != container + SEGMENTS_SUFFIX or \
+                not prefix.startswith(name + '/'):
+            return []   # not our layout: leave it alone
+        return [(segments, item['name'])
+                for item in self._listing(segments, prefix)
+                if _SEGMENT_RE.match(item['name'][len(name) + 1:])]
+
+    def _expire_segments(self, local, remote_headers):
+        container = self.remote_container(local.container)
+        headers = self._expiry_headers(local, grace=SEGMENT_EXPIRY_GRACE)
+        # Without X-Delete-At a POST removes the expiry.
+        for segments, name in self._remote_segments(
+                container, local.name, remote_headers):
+            self._call('post_object', segments, name, headers=headers,
+                       expect=(404,))
+
+    def delete(self, container, name):
+        """False on 404.  An SLO we wrote is deleted with its segments
+        (``?multipart-manifest=delete``), a DLO we wrote after its
+        segments; anything else only itself."""
+        remote = self.remote_container(container)
+        reply = self._call('head_object', remote, name, expect=(404,))
+        if reply.status == 404:
+            return False
+        ours = TIMESTAMP_HEADER in reply.headers
+        shape = _shape(reply.headers)
+        if ours and shape == 'slo':
+            self._call('delete_object', remote, name,
+                       query_string='multipart-manifest=delete',
+                       expect=(404,))
+            # Swift answers 200 and lists errors in the body; the manifest
+            # is only deleted once every segment is.
+            if self._call('head_object', remote, name,
+                          expect=(404,)).status != 404:
+                raise RemoteError('%s: not every segment could be deleted'
+                                  % name)
+            return True
+        if ours and shape == 'dlo':
+            for segments, segment in self._remote_segments(
+                    remote, name, reply.headers):
+                self._call('delete_object', segments, segment,
+                           expect=(404,))
+        gone = self._call('delete_object', remote, name, expect=(404,))
+        return gone.status != 404
+
+    def post_container_metadata(self, container, headers):
+        """Copy container metadata (``x-container-meta-*``, and with
+        ``sync_container_acl`` the read/write ACLs) when
+        ``sync_container_metadata``; not part of the Provider contract
+        yet.  Returns whether anything was sent."""
+        if not self.mapping.sync_container_metadata:
+            return False
+        wanted = {}
+        for name, value in headers.items():
+            name = name.lower()
+            if name.startswith('x-container-meta-') or (
+                    self.mapping.sync_container_acl and
+                    name in ('x-container-read', 'x-container-write')):
+                wanted[name] = value
+        remote = self.remote_container(container)
+        reply = self._call('post_container', remote, wanted, expect=(404,))
+        if reply.status == 404:
+            self._create_container(remote)
+            self._call('post_container', remote, wanted)
+        return True
+
+
+def _http_epoch(http_date):
+    try:
+        return parsedate_to_datetime(http_date).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def _preload_keystone():
+    """Import keystoneclient now: a lazy import inside a green thread can
+    deadlock.  Without it auth fails with swiftclient's own message."""
+    try:
+        __import__('keystoneclient.v3.client')
+    except ImportError:
+        pass
