@@ -47,260 +47,65 @@ are transient, and so are 401/403 (credentials are the mapping's problem),
 not match their ETag: read them again).  The key and tokens never appear in
 messages, and swiftclient is told to redact them completely in its logs.
 """
-import functools
-import hashlib
-import json
 import logging
-import re
 import threading
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import requests.exceptions
 import swiftclient.client
 from swiftclient.exceptions import ClientException
 
 from swift_s3_sync.providers.base import (
-    CONTENT_HEADERS, DATA, EQUAL, METADATA, Provider, RemoteError,
+    CONTENT_HEADERS,
+    DATA,
+    EQUAL,
+    METADATA,
+    Provider,
+    RemoteError,
     RemoteObject)
-from swift_s3_sync.providers.s3_metadata import (
-    ETAG_KEY, TIMESTAMP_KEY, strip_swift_bytes)
+from swift_s3_sync.providers.s3_metadata import strip_swift_bytes
+from swift_s3_sync.providers.swift_large import SwiftLargeObjects
+from swift_s3_sync.providers.swift_wire import (
+    META_PREFIX,
+    TIMESTAMP_HEADER,
+    ETAG_HEADER,
+    RESERVED_HEADERS,
+    MAX_OBJECT_NAME_BYTES,
+    MAX_CONTAINER_NAME_BYTES,
+    MAX_META_COUNT,
+    MAX_META_NAME_BYTES,
+    MAX_META_VALUE_BYTES,
+    MAX_META_OVERALL_BYTES,
+    MAX_FILE_SIZE,
+    MAX_MANIFEST_SEGMENTS,
+    TIMEOUT,
+    CHUNK,
+    PASS_THROUGH,
+    GET_STATUSES,
+    TRANSIENT_STATUSES,
+    _MD5_HEX,
+    _META_KEY,
+    _unquote_etag,
+    _utf8_len,
+    _from_wire,
+    _sendable,
+    _epoch,
+    _shape,
+    _swift_headers,
+    _account_url,
+    _Reply,
+    _Source,
+    _Body,
+    _Pool,
+    _http_epoch,
+    _preload_keystone)
 
 # swiftclient logs the first characters of X-Auth-Key/X-Auth-Token at INFO;
 # show none of them.
 swiftclient.client.logger_settings['reveal_sensitive_prefix'] = 0
 
-META_PREFIX = 'x-object-meta-'
-TIMESTAMP_HEADER = META_PREFIX + TIMESTAMP_KEY
-ETAG_HEADER = META_PREFIX + ETAG_KEY
-RESERVED_HEADERS = (TIMESTAMP_HEADER, ETAG_HEADER)
-SEGMENTS_SUFFIX = '_segments'
-SEGMENT_EXPIRY_GRACE = 86400
-
-# Swift's default constraints ([swift-constraints] in swift.conf).
-MAX_OBJECT_NAME_BYTES = 1024
-MAX_CONTAINER_NAME_BYTES = 256
-MAX_META_COUNT = 90
-MAX_META_NAME_BYTES = 128
-MAX_META_VALUE_BYTES = 256
-MAX_META_OVERALL_BYTES = 4096
-MAX_FILE_SIZE = 5 * 1024 ** 3 + 2
-MAX_MANIFEST_SEGMENTS = 1000
-
-TIMEOUT = 60
-CHUNK = 65536
-PASS_THROUGH = ('range', 'if-match', 'if-none-match', 'if-modified-since',
-                'if-unmodified-since')
-GET_STATUSES = (304, 404, 412, 416)
-TRANSIENT_STATUSES = (401, 403, 404, 408, 409, 422, 429, 498, 499)
-
-_TIMESTAMP = r'\d{1,10}(?:\.\d{1,5})?(?:_[0-9a-f]{16})?'
-_TIMESTAMP_RE = re.compile('^%s$' % _TIMESTAMP)
-_SEGMENT_RE = re.compile(r'^(%s)/\d{8}$' % _TIMESTAMP)   # after "<name>/"
-_MD5_HEX = re.compile(r'^[0-9a-f]{32}$')
-# HTTP token characters; "_" is left out because WSGI turns it into "-".
-_META_KEY = re.compile(r"^[-!#$%&'*+.^`|~0-9a-z]+$")
-_BAD_VALUE = re.compile('[\x00-\x08\x0a-\x1f\x7f]')
 
 
-def _unquote_etag(etag):
-    return (etag or '').strip().strip('"').lower()
-
-
-def _utf8_len(text):
-    return len(text.encode('utf-8', 'surrogateescape'))
-
-
-def _from_wire(value):
-    """A raw header value (Latin-1 decoded by http.client) as UTF-8."""
-    try:
-        return value.encode('latin-1').decode('utf-8', 'surrogateescape')
-    except UnicodeEncodeError:
-        return value
-
-
-def _sendable(value):
-    """Whether a header value travels over HTTP and reads back the same:
-    valid UTF-8, no control characters but tab, no surrounding blanks."""
-    try:
-        value.encode('utf-8')
-    except UnicodeEncodeError:
-        return False
-    return not _BAD_VALUE.search(value) and value == value.strip(' \t')
-
-
-def _epoch(listing_time):
-    try:
-        return datetime.fromisoformat(listing_time).replace(
-            tzinfo=timezone.utc).timestamp()
-    except (TypeError, ValueError):
-        return None
-
-
-def _shape(headers):
-    if str(headers.get('x-static-large-object', '')).lower() in (
-            'true', '1', 'yes'):
-        return 'slo'
-    if 'x-object-manifest' in headers:
-        return 'dlo'
-    return None
-
-
-def _swift_headers(raw):
-    """(headers without reserved metadata, recorded timestamp, recorded
-    etag) from lower-case response headers.  The ETag is unquoted and, for
-    large objects we wrote, the recorded local one."""
-    headers = {}
-    for name, value in raw.items():
-        if name not in RESERVED_HEADERS:
-            headers[name] = value
-    timestamp = raw.get(TIMESTAMP_HEADER)
-    if timestamp is not None and not _TIMESTAMP_RE.match(timestamp):
-        timestamp = None
-    etag = raw.get(ETAG_HEADER)
-    if 'etag' in headers:
-        headers['etag'] = _unquote_etag(headers['etag'])
-    if etag:
-        headers['etag'] = _unquote_etag(etag)
-    return headers, timestamp, etag
-
-
-def _account_url(storage_url, account):
-    """``storage_url`` with its last path element replaced by ``account``
-    (any path before ``/v1`` is kept)."""
-    parts = urlsplit(storage_url)
-    path = parts.path.rstrip('/').rsplit('/', 1)[0]
-    return urlunsplit(parts._replace(path='%s/%s' % (path, quote(account))))
-
-
-class _Reply(object):
-    __slots__ = ('result', 'status', 'headers', 'conn')
-
-    def __init__(self, result, status, headers, conn=None):
-        self.result = result
-        self.status = status
-        self.headers = headers
-        self.conn = conn
-
-
-class _Part(object):
-    """One remote segment: one or more consecutive local pieces."""
-    __slots__ = ('index', 'segments', 'size', 'etag')
-
-    def __init__(self, index, segments):
-        self.index = index
-        self.segments = segments
-        self.size = sum(s.size for s in segments)
-        # Known in advance only for one whole segment object.
-        one = segments[0]
-        self.etag = _unquote_etag(one.etag) if (
-            len(segments) == 1 and one.range is None and
-            _MD5_HEX.match(_unquote_etag(one.etag))) else None
-
-
-class _Source(object):
-    """A request body read from a series of files opened on demand.
-    ``reset()`` (called by swiftclient before a retry, and by us before
-    PUTting again into a new container) starts over from fresh files;
-    ``md5`` covers the bytes read since."""
-
-    def __init__(self, openers):
-        self._openers = list(openers)
-        self._current = None
-        self._next = 0
-        self.md5 = hashlib.md5()
-
-    def read(self, size=-1):
-        while True:
-            if self._current is None:
-                if self._next == len(self._openers):
-                    return b''
-                self._current = self._openers[self._next]()
-                self._next += 1
-            chunk = self._current.read(size if size and size > 0 else CHUNK)
-            if chunk:
-                self.md5.update(chunk)
-                return chunk
-            self._close_current()
-
-    def _close_current(self):
-        current, self._current = self._current, None
-        close = getattr(current, 'close', None)
-        if close:
-            close()
-
-    def reset(self, *args, **kwargs):
-        self._close_current()
-        self._next = 0
-        self.md5 = hashlib.md5()
-
-    close = reset
-
-
-class _Body(object):
-    """Iterator over a GET body; the connection goes back to the pool when
-    the body is exhausted or closed."""
-
-    def __init__(self, chunks, release):
-        self._chunks = chunks
-        self._release = release
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        if self._chunks is None:
-            raise StopIteration
-        try:
-            return next(self._chunks)
-        except StopIteration:
-            self.close()
-            raise
-        except Exception:
-            self.close()
-            raise
-
-    def close(self):
-        chunks, self._chunks = self._chunks, None
-        if chunks is not None:
-            close = getattr(chunks, 'close', None)
-            if close:
-                close()
-            self._release()
-
-
-class _Pool(object):
-    """Connections made on demand; up to ``size`` idle ones are kept.
-    Never blocks (a body left unread must not starve other callers)."""
-
-    def __init__(self, factory, size):
-        self._factory = factory
-        self._size = max(1, size)
-        self._idle = []
-        self._lock = threading.Lock()
-
-    def get(self):
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        return self._factory()
-
-    def put(self, conn):
-        with self._lock:
-            if len(self._idle) < self._size:
-                self._idle.append(conn)
-                return
-        conn.close()
-
-    def close(self):
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
-
-
-class SwiftProvider(Provider):
+class SwiftProvider(SwiftLargeObjects, Provider):
     page_size = 1000   # names per listing request
 
     def __init__(self, mapping, logger=None, max_connections=10):
@@ -426,39 +231,6 @@ class SwiftProvider(Provider):
         if self.mapping.per_account:
             return self.mapping.aws_bucket + container
         return self.mapping.aws_bucket
-
-    def segments_container(self, container):
-        return self.remote_container(container) + SEGMENTS_SUFFIX
-
-    @staticmethod
-    def _timestamp(local):
-        return getattr(local.timestamp, 'internal', local.timestamp)
-
-    def segment_prefix(self, local):
-        return '%s/%s/' % (local.name, self._timestamp(local))
-
-    def _target_shape(self, local):
-        if local.large == 'dlo' and not self.mapping.convert_dlo:
-            return 'dlo'
-        return 'slo' if local.large else None
-
-    def _plan(self, local):
-        """The remote segments of a large object, in order."""
-        join = self._target_shape(local) == 'slo' and \
-            self.mapping.min_segment_size
-        parts, current, size = [], [], 0
-        for segment in local.segments:
-            if current and (size >= (join or 0) or
-                            size + segment.size > MAX_FILE_SIZE):
-                parts.append(_Part(len(parts), current))
-                current, size = [], 0
-            current.append(segment)
-            size += segment.size
-        if current:
-            parts.append(_Part(len(parts), current))
-        return parts
-
-    # -- headers we send ----------------------------------------------------
 
     def _object_headers(self, local):
         """User metadata, content headers and reserved metadata as they are
@@ -734,80 +506,6 @@ class SwiftProvider(Provider):
             headers['content-type'] = content_type
         return self._written(local, headers)
 
-    def _put_large(self, local):
-        remote = self.remote_container(local.container)
-        segments = self.segments_container(local.container)
-        prefix = self.segment_prefix(local)
-        parts = self._plan(local)
-        existing = {item['name']: item for item in
-                    self._listing(segments, prefix)}
-        expiry = self._expiry_headers(local, grace=SEGMENT_EXPIRY_GRACE)
-        manifest = []
-        for part in parts:
-            name = prefix + '%08d' % part.index
-            etag = self._put_part(segments, name, local, part,
-                                  existing.get(name), expiry)
-            manifest.append({'path': '/%s/%s' % (segments, name),
-                             'etag': etag, 'size_bytes': part.size})
-        headers = self._object_headers(local)
-        headers.update(self._expiry_headers(local))
-        content_type = headers.pop('content-type', None)
-        if self._target_shape(local) == 'slo':
-            # Every segment was checked on its way; the SLO's own ETag is
-            # not (it differs whenever pieces were joined or ranged).
-            self._put(remote, local.name, json.dumps(manifest),
-                      query_string='multipart-manifest=put',
-                      content_type=content_type, headers=headers)
-        else:
-            headers['x-object-manifest'] = quote(segments + '/' + prefix)
-            self._put(remote, local.name, '', content_length=0,
-                      content_type=content_type, headers=headers)
-        self._delete_old_segments(segments, local.name, prefix)
-        if content_type:
-            headers['content-type'] = content_type
-        return self._written(local, headers)
-
-    def _put_part(self, container, name, local, part, found, headers):
-        """Upload one remote segment unless ``found`` (its listing entry)
-        shows it is there already; returns its ETag."""
-        if found and int(found['bytes']) == part.size and (
-                part.etag is None or
-                _unquote_etag(found['hash']) == part.etag):
-            return _unquote_etag(found['hash'])
-        body = _Source([functools.partial(local.open_segment, segment)
-                        for segment in part.segments])
-        try:
-            reply = self._put(container, name, body, etag=part.etag,
-                              content_length=part.size, headers=headers)
-        finally:
-            digest = body.md5.hexdigest()
-            body.close()
-        etag = _unquote_etag(reply.result)
-        if part.etag is None and etag != digest:
-            self._call('delete_object', container, name, expect=(404,))
-            raise RemoteError('segment %s/%s: the server stored other bytes '
-                              'than were read' % (container, name))
-        return etag
-
-    def _listing(self, container, prefix):
-        reply = self._call('get_container', container, prefix=prefix,
-                           full_listing=True, expect=(404,))
-        return [] if reply.status == 404 else reply.result[1]
-
-    def _delete_old_segments(self, container, name, keep_prefix):
-        """Delete segments of older versions of ``name`` (only names of our
-        own ``<name>/<timestamp>/<index>`` form)."""
-        try:
-            for item in self._listing(container, name + '/'):
-                rest = item['name'][len(name) + 1:]
-                if _SEGMENT_RE.match(rest) and \
-                        not item['name'].startswith(keep_prefix):
-                    self._call('delete_object', container, item['name'],
-                               expect=(404,))
-        except RemoteError as err:
-            self.logger.warning('old segments of %r not deleted: %s',
-                                name, err)
-
     def update_metadata(self, local, remote):
         """POST the full metadata set (Swift replaces all of it), the
         content headers, X-Delete-At and, for a DLO, its X-Object-Manifest
@@ -824,38 +522,6 @@ class SwiftProvider(Provider):
                 remote_headers.get('x-delete-at') != self._delete_at(local):
             self._expire_segments(local, remote_headers)
         return self._written(local, headers)
-
-    def _remote_segments(self, container, name, headers):
-        """[(container, name)] of the segments of a large object we wrote."""
-        if _shape(headers) == 'slo':
-            reply = self._call('get_object', container, name,
-                               query_string='multipart-manifest=get',
-                               expect=(404,))
-            if reply.status == 404:
-                return []
-            found = []
-            for entry in json.loads(reply.result[1]):
-                path = entry.get('name', '').lstrip('/')
-                if '/' in path:
-                    found.append(tuple(path.split('/', 1)))
-            return found
-        segments, _, prefix = unquote(
-            headers.get('x-object-manifest', '')).partition('/')
-        if segments != container + SEGMENTS_SUFFIX or \
-                not prefix.startswith(name + '/'):
-            return []   # not our layout: leave it alone
-        return [(segments, item['name'])
-                for item in self._listing(segments, prefix)
-                if _SEGMENT_RE.match(item['name'][len(name) + 1:])]
-
-    def _expire_segments(self, local, remote_headers):
-        container = self.remote_container(local.container)
-        headers = self._expiry_headers(local, grace=SEGMENT_EXPIRY_GRACE)
-        # Without X-Delete-At a POST removes the expiry.
-        for segments, name in self._remote_segments(
-                container, local.name, remote_headers):
-            self._call('post_object', segments, name, headers=headers,
-                       expect=(404,))
 
     def delete(self, container, name):
         """False on 404.  An SLO we wrote is deleted with its segments
@@ -907,18 +573,3 @@ class SwiftProvider(Provider):
             self._call('post_container', remote, wanted)
         return True
 
-
-def _http_epoch(http_date):
-    try:
-        return parsedate_to_datetime(http_date).timestamp()
-    except (TypeError, ValueError):
-        return None
-
-
-def _preload_keystone():
-    """Import keystoneclient now: a lazy import inside a green thread can
-    deadlock.  Without it auth fails with swiftclient's own message."""
-    try:
-        __import__('keystoneclient.v3.client')
-    except ImportError:
-        pass
