@@ -8,11 +8,14 @@ this node owns (hash of the name modulo the replica count); the
 row of a chunk ends DONE, or recorded as a failure (with its reason and the
 time of its next try) before a pointer moves past it: no row is skipped.
 """
+import hashlib
 import itertools
+import json
 import os
 import time
 
 from swift_s3_sync.crawler.rows import changed_at, owner
+from swift_s3_sync.providers.base import RemoteError
 from swift_s3_sync.sync import ABSENT, DONE, RETRY, UNKNOWN, Outcome, \
     RowSyncer
 
@@ -136,12 +139,34 @@ class ContainerPass(object):
     def run(self, replica):
         broker = replica.broker()
         db_id = broker.get_info()['id']
+        if replica.account == self.account:  # a root DB, not a shard
+            self._sync_container_metadata(broker)
         self._retry_failures()
         self._primary(broker, db_id, replica)
         self._verify(broker, db_id, replica)
         self._update_backlog(broker, db_id)
         self.progress.save()
         return db_id
+
+    def _sync_container_metadata(self, broker):
+        """Copy container metadata when the mapping asks for it and it
+        changed since last time (deleted keys go as empty values)."""
+        post = getattr(self.provider, 'post_container_metadata', None)
+        if not getattr(self.mapping, 'sync_container_metadata', False) or \
+                post is None:
+            return
+        headers = {k: v for k, (v, _) in broker.metadata.items()}
+        digest = hashlib.sha256(json.dumps(
+            headers, sort_keys=True).encode('utf-8')).hexdigest()
+        if self.progress.state.get('container_metadata') == digest:
+            return
+        try:
+            post(self.container, headers)
+        except RemoteError as err:
+            self.logger.warning('%s: container metadata of %s not copied: '
+                                '%s', self.mapping.label, self.container, err)
+            return
+        self.progress.state['container_metadata'] = digest
 
     def _retry_failures(self):
         due = self.progress.due_retries(self.now())

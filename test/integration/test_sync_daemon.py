@@ -414,3 +414,28 @@ class TestPerAccountMapping(SyncWorld):
         for container in containers:
             conn.delete_object(container, 'same-name')
             conn.delete_container(container)
+
+
+class TestContainerMetadata(SyncWorld):
+
+    def test_container_metadata_and_acls_reach_the_swift_target(self):
+        self.conn.post_container(self.container, headers={
+            'X-Container-Meta-Colour': 'bl\u00fc', 'X-Container-Read': '.r:*'})
+        self.conn.put_object(self.container, 'o', b'x')
+        daemons = self.make_daemons([self.mapping(
+            'swift', sync_container_metadata=True, sync_container_acl=True)])
+        daemons.run_once()
+        target = swift_conn('target')
+        headers = target.head_container(self.buckets['swift'])
+        self.assertEqual('bl\u00fc', headers['x-container-meta-colour'])
+        self.assertEqual('.r:*', headers['x-container-read'])
+        # A removed key is removed remotely; unchanged metadata is not
+        # sent again.
+        self.conn.post_container(self.container, headers={
+            'X-Container-Meta-Colour': ''})
+        daemons.run_once()
+        headers = target.head_container(self.buckets['swift'])
+        self.assertNotIn('x-container-meta-colour', headers)
+        self.proxies['swift'].reset()
+        daemons.run_once()
+        self.assertNotIn('POST', self.proxies['swift'].counts())

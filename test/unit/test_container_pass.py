@@ -67,7 +67,7 @@ class TestContainerPass(unittest.TestCase):
                             eventlet.GreenPool(4), _Logger(),
                             now=lambda: self.clock[0])
         job.syncer = syncer or FakeSyncer()
-        replica = SimpleNamespace(broker=lambda: self.broker,
+        replica = SimpleNamespace(broker=lambda: self.broker, account='a',
                                   node_index=node_index,
                                   replica_count=replica_count)
         job.run(replica)
