@@ -14,7 +14,6 @@ join when it lands.  The Swift backend also has a few checks of its
 documented remote layout, its options and its logging.
 """
 import hashlib
-import io
 import json
 import logging
 import time
@@ -24,6 +23,7 @@ from swift_s3_sync.config import parse_config
 from swift_s3_sync.providers import provider_for
 from swift_s3_sync.providers.base import (
     DATA, EQUAL, METADATA, LocalObject, RemoteError, Segment)
+from test.integration.test_s3_provider import Unseekable
 from test.integration.world import (
     get_world, s3_client, s3_settings, swift_conn, unique)
 
@@ -59,21 +59,6 @@ def mapping_from_json(**settings):
     entry.update(settings)
     text = json.dumps({'status_dir': '/nonexistent', 'containers': [entry]})
     return parse_config(text, 'conformance.json').mappings[0]
-
-
-class Unseekable(io.RawIOBase):
-    """A body like a Swift GET: readable once, no seek, no len."""
-
-    def __init__(self, data):
-        self._data = io.BytesIO(data)
-
-    def readable(self):
-        return True
-
-    def readinto(self, buf):
-        chunk = self._data.read(len(buf))
-        buf[:len(chunk)] = chunk
-        return len(chunk)
 
 
 def local_object(name, body, meta=None, timestamp='1700000000.12345',
