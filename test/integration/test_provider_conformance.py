@@ -7,11 +7,11 @@ backend subclass says how to make a fresh remote (bucket or container), a
 provider for it (through a config parsed from JSON, so mappings are real),
 and how to list every name the backend stores there (for "nothing left
 behind" checks).  :class:`CredentialContract` joins every backend that
-checks credentials (all but moto).  :class:`LargeObjectContract` (SLO and
-DLO uploads) is mixed into the Swift backend only for now: large-object
-support in the S3 provider is being written separately and its backends
-join when it lands.  The Swift backend also has a few checks of its
-documented remote layout, its options and its logging.
+checks credentials (all but moto).  :class:`SharedLargeObjectContract`
+(SLO and DLO round trips, metadata changes without data) runs on every
+backend; :class:`LargeObjectContract` adds what only a remote Swift keeps
+(segments reused and cleaned up, DLOs converted).  The Swift backend also
+has a few checks of its documented remote layout, options and logging.
 """
 import hashlib
 import json
@@ -341,9 +341,9 @@ class CredentialContract(object):
         self.assertFalse([line for line in logs.lines if secret in line])
 
 
-class LargeObjectContract(object):
-    """SLOs and DLOs (only the Swift backend for now, see the module
-    docstring)."""
+class SharedLargeObjectContract(object):
+    """Large objects, whatever the remote makes of them: the bytes, the
+    ETag Swift knows them by, metadata changes without data."""
 
     @staticmethod
     def large(name, sizes, timestamp='1700000000.00000', kind='slo',
@@ -381,6 +381,41 @@ class LargeObjectContract(object):
         self.assertEqual(200, status)
         self.assertEqual(md5(data), md5(body))
         return remote
+
+    def test_large_round_trip(self):
+        local, data = self.large('big \u00e9', [5 * MiB, 5 * MiB, 1024],
+                                 meta={'mixed': 'KeEp CaSe'})
+        self.put(local)
+        remote = self.check_copy(local, data)
+        self.assertEqual('KeEp CaSe', remote.headers['x-object-meta-mixed'])
+        edge = 5 * MiB
+        status, _, body = self.read(local.name, headers={
+            'Range': 'bytes=%d-%d' % (edge - 10, edge + 9)})
+        self.assertEqual(206, status)
+        self.assertEqual(data[edge - 10:edge + 10], body)
+
+    def test_large_metadata_change_keeps_the_bytes(self):
+        local, data = self.large('seven', [MiB] * 7)
+        self.put(local)
+        self.check_copy(local, data)
+        changed, _ = self.large('seven', [MiB] * 7, meta={'new': 'Value'},
+                                timestamp='1700000005.00000')
+        remote = self.provider.head('c', 'seven')
+        self.assertEqual(METADATA, self.provider.compare(changed, remote))
+        self.provider.update_metadata(changed, remote)
+        after = self.check_copy(changed, data)
+        self.assertEqual('Value', after.headers['x-object-meta-new'])
+
+    def test_large_dlo_round_trip_and_delete(self):
+        local, data = self.large('dyn', [MiB, MiB, 5], kind='dlo')
+        self.put(local)
+        self.check_copy(local, data)
+        self.assertTrue(self.provider.delete('c', 'dyn'))
+        self.assertIsNone(self.provider.head('c', 'dyn'))
+
+
+class LargeObjectContract(SharedLargeObjectContract):
+    """How a remote Swift keeps large objects: segments, reuse, cleanup."""
 
     def test_slo_three_segments(self):
         local, data = self.large('big \u00e9', [5 * MiB, 5 * MiB, 1024],
@@ -481,7 +516,7 @@ class LargeObjectContract(object):
 
 # -- S3 backends ------------------------------------------------------------
 
-class S3Backend(ProviderContract):
+class S3Backend(ProviderContract, SharedLargeObjectContract):
     target = None
     DELETE_ABSENT = True
 
