@@ -25,6 +25,9 @@ setup(
             'swift-s3-sync = swift_s3_sync.daemon:main',
             'swift-s3-sync-status = swift_s3_sync.status:main',
         ],
+        'paste.filter_factory': [
+            'cloud-shunt = swift_s3_sync.shunt:filter_factory',
+        ],
     },
     classifiers=[
         'Programming Language :: Python :: 3',

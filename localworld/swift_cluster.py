@@ -8,6 +8,7 @@ serve the cluster.  Everything lives under ``<world>/<name>/``; nothing is
 written to /etc/swift.
 """
 import getpass
+import json
 import os
 import urllib.request
 from importlib import metadata
@@ -186,6 +187,18 @@ class SwiftCluster(Service):
                 self._write(self._conf_path(node, server),
                             self._server_conf(node, server))
         self._write(self.proxy_conf_path(), self._proxy_conf())
+        self._write_empty_sync_configs()
+
+    def _write_empty_sync_configs(self):
+        # A project filter's sync config starts with no mappings; tests
+        # write theirs into it (the shunt reloads it when it changes).
+        for conf in self.project_conf.values():
+            path = conf.get('conf_file')
+            if path and not os.path.exists(path):
+                self._write(path, json.dumps({
+                    'containers': [],
+                    'status_dir': os.path.join(os.path.dirname(path),
+                                               'status')}))
 
     def _conf_path(self, node, server):
         return os.path.join(self.swift_dir, 'node%d' % node,
@@ -251,6 +264,7 @@ class SwiftCluster(Service):
             'auth_url': self.proxy_url() + '/auth/v1.0',
             'swift_dir': self.swift_dir,
             'proxy_conf': self.proxy_conf_path(),
+            'project_conf': self.project_conf,
             'replicas': self.replicas,
             'users': {user: {'account': 'AUTH_' + account, 'key': key,
                              'admin': admin}

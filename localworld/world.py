@@ -31,6 +31,12 @@ def world_file(directory=None):
     return os.path.join(directory or world_dir(), 'world.json')
 
 
+def _shunt_conf(directory, name):
+    # cloud-shunt reads a sync config; it starts empty (pass-through).
+    return {'cloud-shunt': {'conf_file': os.path.join(
+        directory, name, 'sync.json')}}
+
+
 def services(directory, python):
     # Imported here so `status` and `down` work without Swift installed.
     from localworld.ceph import CephRadosgw
@@ -38,9 +44,11 @@ def services(directory, python):
     from localworld.swift_cluster import SwiftCluster
     return [
         SwiftCluster(directory, python, 'source', nodes=4, replicas=3,
-                     base_port=6200, proxy_port=8080, memcache_port=11211),
+                     base_port=6200, proxy_port=8080, memcache_port=11211,
+                     project_conf=_shunt_conf(directory, 'shunt')),
         SwiftCluster(directory, python, 'target', nodes=1, replicas=1,
-                     base_port=6300, proxy_port=8090, memcache_port=11212),
+                     base_port=6300, proxy_port=8090, memcache_port=11212,
+                     project_conf=_shunt_conf(directory, 'shunt-target')),
         MotoServer(directory, python),
         CephRadosgw(directory, python),
     ]

@@ -1,0 +1,820 @@
+"""cloud-shunt: show a container's remote copy through the Swift API.
+
+A Swift proxy middleware for containers that swift-s3-sync copies to a
+remote store.  For every mapping of the sync config with
+``"merge_namespaces": true`` the local container and its remote copy look
+like one container to Swift clients:
+
+* an object GET or HEAD that Swift answers 404 is answered from the remote
+  (Range, If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since
+  honoured), with ``X-Object-Sync-Status: archived``;
+* with ``"restore_object": true`` a GET of the whole object also writes it
+  back into the local container while it streams to the client;
+* a container GET lists local and remote objects together (see
+  :mod:`swift_s3_sync.listing`); each JSON entry's ``content_location``
+  says where the object is;
+* a POST or DELETE of an object that exists only remotely acts on the
+  remote copy (POST replaces its metadata, DELETE deletes it).
+
+Requests for other containers, account and container HEAD/PUT/POST/DELETE,
+object PUT and COPY, and every request for an object that exists locally are
+passed through untouched: they never wait on, nor reach, the remote.
+
+Configuration
+-------------
+Place the filter after authentication and before the final
+``proxy-logging proxy-server``::
+
+    [pipeline:main]
+    pipeline = catch_errors gatekeeper healthcheck proxy-logging cache
+        listing_formats ... tempauth ... slo dlo versioned_writes symlink
+        cloud-shunt proxy-logging proxy-server
+
+    [filter:cloud-shunt]
+    use = egg:swift-s3-sync#cloud-shunt
+    # The sync daemon's config file (required).  It is read again when its
+    # modification time changes (checked at most once a second); a file
+    # that does not load keeps the previous mappings and logs the error.
+    conf_file = /etc/swift-s3-sync/sync.json
+    # Swift's logger options apply (log_name, log_facility, log_level, ...).
+
+The same sync.json serves the daemon and the shunt; the shunt only uses the
+mappings with ``merge_namespaces`` true.  A mapping of container ``"/*"``
+covers every container of its account; a mapping of the container itself
+wins over it, and of two mappings of the same container the first wins.
+
+Security
+--------
+The shunt acts only on requests Swift has authorised.  Every request goes
+through Swift first; the shunt watches the ``swift.authorize`` callback the
+proxy calls and consults the remote only when Swift answered 404 (objects) or
+2xx (listings) *and* the last authorisation check allowed the request.  A
+request Swift refuses (no token, another account, an ACL) gets Swift's
+401/403 and the remote never sees it.  Objects written back by a restore are
+written with the proxy's own authority (the reader need not be allowed to
+write).  Credentials never appear in responses or logs.
+
+Sync status
+-----------
+A response served from the remote carries ``X-Object-Sync-Status: archived``
+and ``X-Object-Content-Location`` (the remote's description, as in
+listings).  For a local object the status costs a remote HEAD, so it is only
+computed when the request carries the header ``X-Object-Sync-Status`` (any
+value, e.g. ``?``): ``synced`` when the remote copy has the same content and
+metadata, ``pending`` when there is no remote copy yet or it differs, and
+``unknown`` when the remote cannot be asked or the object is a DLO.
+``failed`` is not reported: the daemon's failure records are on the
+container nodes, not on the proxy.
+
+Restores
+--------
+The object is written with a PUT whose body is the stream sent to the
+client, with the remote's Content-Length and (for MD5 ETags) its ETag, so
+Swift itself refuses an incomplete or corrupt body; if the client
+disconnects or the remote stream ends short, the PUT is aborted and Swift
+keeps nothing.  The PUT carries ``If-None-Match: *``: an object written
+locally meanwhile is never overwritten.  Range requests, HEADs and objects
+larger than Swift's max_file_size are not restored.  The restored object has
+a new timestamp, so the daemon sees it again: it finds the remote copy equal,
+and for an archive mapping removes the local copy again after copy_after.
+
+Errors
+------
+A remote that cannot be reached gives 503, a remote error 502, each with a
+one-line body; the details are logged.  A listing of a merged container
+fails the same way rather than silently leaving the remote objects out.
+
+Limits
+------
+* Large objects archived as a multipart upload are served as one plain
+  object with their bytes and are not restored (the SLO restore hook is
+  ``ObjectContext._restorable``); a POST to one rewrites its metadata
+  without the large-object marker.
+* Remote listing entries have content type ``application/octet-stream``;
+  container HEAD and listing headers (object count, bytes used) are local.
+* A reverse listing reads the remote's names from the end_marker up to the
+  marker (providers list forwards only).
+* POST of X-Delete-At/X-Delete-After to a remote-only object is refused
+  (400): the remote copy cannot expire.
+* With ``propagate_delete`` false a deleted local object that still has a
+  remote copy shows again from the remote; deleting it again deletes the
+  remote copy.
+* The header ``X-Cloud-Shunt-Bypass: true`` turns the shunt off for one
+  request (it only hides remote objects, so any client may send it).
+"""
+import json
+import os
+import time
+import traceback
+from urllib.parse import urlsplit, urlunsplit
+
+import eventlet
+import eventlet.queue
+
+from swift.common import constraints
+from swift.common.exceptions import ChunkReadError
+from swift.common.http import is_success
+from swift.common.middleware.listing_formats import (
+    container_to_xml, get_listing_content_type, listing_to_text)
+from swift.common.registry import register_swift_info
+from swift.common.swob import (
+    HTTPAccepted, HTTPBadGateway, HTTPBadRequest, HTTPException,
+    HTTPNoContent, HTTPServiceUnavailable, Request, Response, str_to_wsgi,
+    wsgi_to_str)
+from swift.common.utils import (
+    close_if_possible, config_true_value, get_logger, Timestamp)
+from swift.common.wsgi import WSGIContext, make_pre_authed_env
+
+from swift_s3_sync.config import MAPPING_KEYS, ConfigError, load_config
+from swift_s3_sync.listing import RemoteListing, listing_params, splice
+from swift_s3_sync.providers import provider_for
+from swift_s3_sync.providers.base import (
+    CONTENT_HEADERS, EQUAL, LocalObject, RemoteError)
+
+RELOAD_INTERVAL = 1.0
+SYNC_STATUS = 'X-Object-Sync-Status'
+LOCATION = 'X-Object-Content-Location'
+BYPASS = ('HTTP_X_CLOUD_SHUNT_BYPASS', 'HTTP_X_CLOUD_SYNC_SHUNT_BYPASS')
+TRANS_HEADERS = ('x-trans-id', 'x-openstack-request-id')
+# Remote headers a client sees; user metadata (x-object-meta-*) too.
+CLIENT_HEADERS = CONTENT_HEADERS + (
+    'content-length', 'content-range', 'etag', 'last-modified',
+    'accept-ranges')
+CONDITIONS = ('if-match', 'if-none-match', 'if-modified-since',
+              'if-unmodified-since')
+SWIFT_SOURCE = 'CS'
+
+
+def _scrub(text, mapping):
+    for key in ('aws_secret', 'aws_session_token'):
+        secret = getattr(mapping, key, None)
+        if secret:
+            text = text.replace(secret, '***')
+    return text
+
+
+def remote_location(mapping, provider, container):
+    """How listings and headers name the remote copy of ``container``:
+    ``<endpoint>;<bucket>[;<key prefix>]`` (endpoint without credentials,
+    "AWS S3" when none is set)."""
+    if mapping.aws_endpoint:
+        parts = urlsplit(mapping.aws_endpoint)
+        netloc = parts.hostname or ''
+        if ':' in netloc:
+            netloc = '[%s]' % netloc   # IPv6
+        if parts.port:
+            netloc += ':%d' % parts.port
+        endpoint = urlunsplit((parts.scheme, netloc, parts.path, '', ''))
+    else:
+        endpoint = 'AWS S3'
+    location = [endpoint, mapping.aws_bucket]
+    key_prefix = getattr(provider, 'key_prefix', None)
+    if key_prefix and key_prefix(container):
+        location.append(key_prefix(container))
+    return ';'.join(location)
+
+
+class MappingTable(object):
+    """The merged mappings of the sync config, and one provider each.
+
+    The file is checked at most every ``interval`` seconds and loaded again
+    when its modification time, size or inode changed.  Providers survive a
+    reload when their mapping's settings did not change.
+    """
+
+    def __init__(self, path, logger, interval=RELOAD_INTERVAL,
+                 clock=time.time):
+        self.path = path
+        self.logger = logger
+        self.interval = interval
+        self.clock = clock
+        self.index = {}
+        self.providers = {}
+        self.version = None
+        self.checked = None
+        self.check()
+
+    def _version(self):
+        try:
+            st = os.stat(self.path)
+        except OSError as err:
+            return ('missing', err.errno)
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def check(self):
+        now = self.clock()
+        if self.checked is not None and now - self.checked < self.interval:
+            return
+        self.checked = now
+        version = self._version()
+        if version == self.version:
+            return
+        self.version = version
+        try:
+            config = load_config(self.path)
+        except ConfigError as err:
+            self.logger.error('cloud-shunt: %s; %s', err,
+                              'keeping the previous mappings' if self.index
+                              else 'no container is merged')
+            return
+        self._install(config)
+
+    @staticmethod
+    def _settings(mapping):
+        return tuple((key, repr(getattr(mapping, key)))
+                     for key in sorted(MAPPING_KEYS))
+
+    def _install(self, config):
+        index, providers = {}, {}
+        for mapping in config.mappings:
+            key = (mapping.account, mapping.container)
+            if not mapping.merge_namespaces or key in index:
+                continue
+            settings = self._settings(mapping)
+            provider = self.providers.get(settings) or providers.get(settings)
+            if provider is None:
+                try:
+                    provider = provider_for(mapping, self.logger)
+                except (NotImplementedError, ValueError) as err:
+                    self.logger.error('cloud-shunt: %s: %s', mapping.label,
+                                      err)
+                    continue
+            providers[settings] = provider
+            index[key] = (mapping, provider)
+        self.index, self.providers = index, providers
+        self.logger.info('cloud-shunt: %d merged mapping(s) from %s',
+                         len(index), self.path)
+
+    def lookup(self, account, container):
+        """(mapping, provider) for a local container, or None."""
+        self.check()
+        return (self.index.get((account, container))
+                or self.index.get((account, '/*')))
+
+
+class AuthorizeWatcher(object):
+    """Stands in for ``env['swift.authorize']`` during the call into Swift
+    and remembers what the last authorisation check said.  Without an
+    authorize callback Swift has no auth and allows everything."""
+
+    def __init__(self, env):
+        self.env = env
+        self.original = env.get('swift.authorize')
+        self.allowed = self.original is None
+        if self.original is not None:
+            env['swift.authorize'] = self
+
+    def __call__(self, req):
+        denial = self.original(req)
+        self.allowed = denial is None
+        return denial
+
+    def restore(self):
+        if self.env.get('swift.authorize') is self:
+            self.env['swift.authorize'] = self.original
+
+
+_EOF = object()
+_ABORT = object()
+
+
+class RestoreWriter(object):
+    """The ``wsgi.input`` of a PUT, run in a green thread, that writes an
+    object back into Swift from chunks fed to it.
+
+    ``finish()`` ends the body; ``abort()`` makes the next read raise
+    ChunkReadError, so Swift answers 499 and stores nothing.  Feeding never
+    blocks for good: once the PUT is over, chunks are dropped.
+    """
+    QUEUE_CHUNKS = 8
+
+    def __init__(self, app, env, headers, length, logger, what):
+        self.logger = logger
+        self.what = what
+        self.queue = eventlet.queue.Queue(self.QUEUE_CHUNKS)
+        self.buffer = b''
+        self.eof = False
+        self.done = False
+        self.ended = False
+        put_env = make_pre_authed_env(
+            env, 'PUT', path=env['PATH_INFO'], query_string='',
+            agent='%(orig)s CloudShunt', swift_source=SWIFT_SOURCE)
+        put_env['wsgi.input'] = self
+        put_env['CONTENT_LENGTH'] = str(length)
+        req = Request(put_env)
+        req.headers.update(headers)
+        self.thread = eventlet.spawn(self._run, app, req)
+
+    def _run(self, app, req):
+        try:
+            resp = req.get_response(app)
+            close_if_possible(resp.app_iter)
+            return resp.status_int
+        except Exception:
+            self.logger.error('cloud-shunt: restoring %s failed: %s',
+                              self.what, traceback.format_exc())
+            return None
+        finally:
+            self.done = True
+            while not self.queue.empty():   # release a blocked feeder
+                self.queue.get_nowait()
+
+    # -- the PUT's side ----------------------------------------------------
+    def read(self, size=-1):
+        while not self.buffer:
+            if self.eof:
+                return b''
+            item = self.queue.get()
+            if item is _ABORT:
+                raise ChunkReadError('restore aborted')
+            if item is _EOF:
+                self.eof = True
+                return b''
+            self.buffer = item
+        if size is None or size < 0:
+            size = len(self.buffer)
+        chunk, self.buffer = self.buffer[:size], self.buffer[size:]
+        return chunk
+
+    # -- the client's side -------------------------------------------------
+    def _put(self, item):
+        while not self.done:
+            try:
+                self.queue.put(item, timeout=1.0)
+                return
+            except eventlet.queue.Full:
+                continue
+
+    def feed(self, chunk):
+        if chunk:
+            self._put(chunk)
+
+    def finish(self):
+        if self.ended:
+            return
+        self.ended = True
+        self._put(_EOF)
+        status = self.thread.wait()
+        if status == 201:
+            self.logger.info('cloud-shunt: restored %s', self.what)
+        elif status == 412:
+            self.logger.info('cloud-shunt: not restoring %s: it was written '
+                             'locally meanwhile', self.what)
+        elif status is not None:
+            self.logger.warning('cloud-shunt: restoring %s failed: %s',
+                                self.what, status)
+
+    def abort(self):
+        if self.ended:
+            return
+        self.ended = True
+        self.logger.info('cloud-shunt: restore of %s abandoned: incomplete '
+                         'read', self.what)
+        self._put(_ABORT)
+
+
+class RestoringBody(object):
+    """A remote body sent to the client and fed to a RestoreWriter; the
+    restore is finished only when exactly ``length`` bytes went through.
+    Closing it (or the iterator it is; middlewares may hold either) before
+    the end abandons the restore."""
+
+    def __init__(self, body, writer, length):
+        self.body = body
+        self.writer = writer
+        self.length = length
+        self._iter = self._iterate()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._iter)
+
+    def _iterate(self):
+        seen, complete = 0, False
+        try:
+            for chunk in self.body:
+                seen += len(chunk)
+                self.writer.feed(chunk)
+                yield chunk
+            complete = seen == self.length
+        finally:
+            if complete:
+                self.writer.finish()
+            else:
+                self.writer.abort()
+            close_if_possible(self.body)
+
+    def close(self):
+        self._iter.close()
+        self.writer.abort()   # in case it never started
+
+
+def _local_object(container, name, headers):
+    """A LocalObject (no body) from a local GET/HEAD response's headers,
+    for Provider.compare(); None when Swift does not tell enough (DLO)."""
+    headers = {k.lower(): wsgi_to_str(v) for k, v in headers}
+    if 'x-object-manifest' in headers:
+        return None
+    if config_true_value(headers.get('x-static-large-object')):
+        etag = headers.get('x-object-sysmeta-slo-etag')
+        size = headers.get('x-object-sysmeta-slo-size')
+        large = 'slo'
+    else:
+        etag = headers.get('etag', '').strip('"')
+        size = headers.get('content-range', '').rpartition('/')[2] or \
+            headers.get('content-length')
+        large = None
+    if not etag or not (size or '').isdigit():
+        return None
+    return LocalObject(container, name, headers, int(size), etag,
+                       headers.get('x-timestamp'), open_body=None,
+                       large=large)
+
+
+class _RemoteReader(object):
+    """A file-like over a remote GET, for a provider that has to send the
+    bytes again (update_metadata of an archived storage class)."""
+
+    def __init__(self, provider, container, name):
+        status, _, body = provider.get(container, name)
+        if status != 200:
+            close_if_possible(body)
+            raise RemoteError('object vanished while updating it', status)
+        self.body = iter(body)
+        self.buffer = b''
+
+    def read(self, size=-1):
+        while size is None or size < 0 or len(self.buffer) < size:
+            chunk = next(self.body, b'')
+            if not chunk:
+                break
+            self.buffer += chunk
+        if size is None or size < 0:
+            size = len(self.buffer)
+        chunk, self.buffer = self.buffer[:size], self.buffer[size:]
+        return chunk
+
+    def close(self):
+        close_if_possible(self.body)
+
+
+class _ShuntContext(WSGIContext):
+    """Common ground of the object and listing contexts."""
+
+    def __init__(self, shunt, mapping, provider, account, container):
+        super().__init__(shunt.app)
+        self.shunt = shunt
+        self.logger = shunt.logger
+        self.mapping = mapping
+        self.provider = provider
+        self.account = account
+        self.container = container
+
+    def _call_swift(self, env):
+        """Call Swift; True if the request was authorised."""
+        watcher = AuthorizeWatcher(env)
+        try:
+            app_iter = self._app_call(env)
+        finally:
+            watcher.restore()
+        return app_iter, watcher.allowed
+
+    def _trans_headers(self):
+        return {k: v for k, v in self._response_headers
+                if k.lower() in TRANS_HEADERS}
+
+    def _location(self):
+        return remote_location(self.mapping, self.provider, self.container)
+
+    def _failure(self, req, what, err):
+        """A short 502/503 for a remote failure; the details are logged."""
+        if isinstance(err, RemoteError):
+            self.logger.error('cloud-shunt: %s: %s: %s', self.mapping.label,
+                              what, _scrub(str(err), self.mapping))
+            unreachable = err.status is None
+        else:
+            self.logger.error('cloud-shunt: %s: %s: %s', self.mapping.label,
+                              what, _scrub(traceback.format_exc(),
+                                           self.mapping))
+            unreachable = False
+        if unreachable:
+            return HTTPServiceUnavailable(
+                request=req, body=b'Remote store unavailable\n',
+                content_type='text/plain', headers=self._trans_headers())
+        return HTTPBadGateway(
+            request=req, body=b'Remote store error\n',
+            content_type='text/plain', headers=self._trans_headers())
+
+
+class ObjectContext(_ShuntContext):
+    """GET/HEAD/POST/DELETE of one object of a merged container."""
+
+    def __init__(self, shunt, mapping, provider, account, container, obj):
+        super().__init__(shunt, mapping, provider, account, container)
+        self.obj = obj
+        self.what = '%s/%s/%s' % (account, container, obj)
+
+    def handle(self, env, start_response):
+        req = Request(env)
+        method = req.method
+        want_status = (env.pop('HTTP_X_OBJECT_SYNC_STATUS', None) is not None
+                       and method in ('GET', 'HEAD'))
+        # Swift may change the request's headers on the way: keep the
+        # client's own (as str, not WSGI strings) for the remote.
+        client_headers = {k.lower(): wsgi_to_str(v)
+                          for k, v in req.headers.items()}
+        app_iter, allowed = self._call_swift(env)
+        status = self._get_status_int()
+        if status == 404 and allowed:
+            local_404 = self._replay(app_iter)
+            handler = {'GET': self._read, 'HEAD': self._read,
+                       'POST': self._post, 'DELETE': self._delete}[method]
+            try:
+                resp = handler(req, client_headers, local_404)
+            except Exception as err:
+                resp = self._failure(req, '%s %s' % (method, self.what), err)
+            return resp(env, start_response)
+        if want_status and is_success(status):
+            self._response_headers.append(
+                (SYNC_STATUS, self._local_sync_status()))
+        start_response(self._response_status, self._response_headers,
+                       self._response_exc_info)
+        return app_iter
+
+    def _replay(self, app_iter):
+        try:
+            body = b''.join(app_iter)
+        finally:
+            close_if_possible(app_iter)
+        return Response(status=self._response_status,
+                        headers=self._response_headers, body=body)
+
+    def _local_sync_status(self):
+        local = _local_object(self.container, self.obj,
+                              self._response_headers)
+        if local is None:
+            return 'unknown'
+        try:
+            remote = self.provider.head(self.container, self.obj)
+            if remote is None:
+                return 'pending'
+            return 'synced' if self.provider.compare(local, remote) == \
+                EQUAL else 'pending'
+        except Exception as err:
+            self.logger.warning('cloud-shunt: sync status of %s: %s',
+                                self.what, _scrub(str(err), self.mapping))
+            return 'unknown'
+
+    # -- GET and HEAD --------------------------------------------------------
+    def _client_headers(self, remote_headers):
+        headers = {k: str_to_wsgi(v) for k, v in remote_headers.items()
+                   if k in CLIENT_HEADERS or k.startswith('x-object-meta-')}
+        headers.update(self._trans_headers())
+        headers[SYNC_STATUS] = 'archived'
+        headers[LOCATION] = self._location()
+        return headers
+
+    def _read(self, req, client_headers, local_404):
+        conditional = any(k in client_headers for k in CONDITIONS)
+        if req.method == 'HEAD' or conditional:
+            # Conditions are judged here, from a HEAD, before any bytes
+            # move: against what clients are shown, which need not be the
+            # remote's own ETag (large objects, SSE-KMS), and the same way
+            # for every remote (some leave the ETag out of a 304).
+            remote = self.provider.head(self.container, self.obj)
+            if remote is None:
+                return local_404
+            headers = self._client_headers(remote.headers)
+            headers['content-length'] = str(remote.size)
+            head = Response(status=200, headers=headers, request=req,
+                            conditional_response=True)
+            if req.method == 'HEAD':
+                return head
+            verdict = self._verdict(req, head)
+            if verdict:
+                return Response(status=verdict, request=req, headers={
+                    k: v for k, v in headers.items()
+                    if k.lower() not in ('content-length', 'content-type')})
+        wanted = {}
+        if 'range' in client_headers and ',' not in client_headers['range']:
+            wanted['range'] = client_headers['range']   # one range only
+        status, remote_headers, body = self.provider.get(
+            self.container, self.obj, wanted)
+        if status == 404:
+            close_if_possible(body)
+            return local_404
+        headers = self._client_headers(remote_headers)
+        if status == 416:
+            close_if_possible(body)
+            headers.pop('content-length', None)
+            return Response(status=status, request=req, headers=headers)
+        if status == 200 and self._restorable(remote_headers):
+            body = self._restoring(req, remote_headers, body)
+        # Conditions are checked again on what the GET found.
+        return Response(status=status, headers=headers, app_iter=body,
+                        request=req, conditional_response=True)
+
+    @staticmethod
+    def _verdict(req, resp):
+        """304 or 412 when the request's conditions fail for ``resp``
+        (Swift's order: ETags first, then dates), else None."""
+        etag = resp.headers.get('etag')
+        if etag and req.if_none_match and etag in req.if_none_match:
+            return 304
+        if etag and req.if_match and etag not in req.if_match:
+            return 412
+        modified = resp.last_modified
+        if modified and req.if_modified_since and \
+                modified <= req.if_modified_since:
+            return 304
+        if modified and req.if_unmodified_since and \
+                modified > req.if_unmodified_since:
+            return 412
+        return None
+
+    def _restorable(self, remote_headers):
+        """Whether a full GET with these headers can be written back.
+
+        Hook for large objects: a remote copy of an SLO (marked
+        ``x-static-large-object``) must come back as segments plus its
+        saved manifest (``provider.get_manifest``), which is not written
+        yet; such objects are only served."""
+        if not self.mapping.restore_object:
+            return False
+        if config_true_value(remote_headers.get('x-static-large-object')):
+            return False
+        length = remote_headers.get('content-length', '')
+        return length.isdigit() and int(length) <= constraints.MAX_FILE_SIZE
+
+    def _restoring(self, req, remote_headers, body):
+        headers = {k: str_to_wsgi(v) for k, v in remote_headers.items()
+                   if k in CONTENT_HEADERS or k.startswith('x-object-meta-')}
+        etag = remote_headers.get('etag', '')
+        if len(etag) == 32 and '-' not in etag:
+            headers['etag'] = etag   # Swift checks the bytes against it
+        headers['if-none-match'] = '*'
+        length = int(remote_headers['content-length'])
+        writer = RestoreWriter(self.app, req.environ, headers, length,
+                               self.logger, self.what)
+        return RestoringBody(body, writer, length)
+
+    # -- POST and DELETE -----------------------------------------------------
+    def _post(self, req, client_headers, local_404):
+        remote = self.provider.head(self.container, self.obj)
+        if remote is None:
+            return local_404
+        if 'x-delete-at' in client_headers or \
+                'x-delete-after' in client_headers:
+            return HTTPBadRequest(
+                request=req, content_type='text/plain',
+                body=b'X-Delete-At and X-Delete-After cannot be set on an '
+                     b'object stored only remotely\n')
+        # Like a Swift POST: user metadata and content headers are
+        # replaced by the request's; the content type is kept unless given.
+        headers = {k: v for k, v in client_headers.items()
+                   if v and (k.startswith('x-object-meta-')
+                             or k in CONTENT_HEADERS)}
+        if 'content-type' not in headers and \
+                remote.headers.get('content-type'):
+            headers['content-type'] = remote.headers['content-type']
+
+        def open_body():
+            return _RemoteReader(self.provider, self.container, self.obj)
+        local = LocalObject(self.container, self.obj, headers, remote.size,
+                            remote.etag, Timestamp.now().internal,
+                            open_body)
+        self.provider.update_metadata(local, remote)
+        return HTTPAccepted(request=req, headers=self._trans_headers())
+
+    def _delete(self, req, client_headers, local_404):
+        if self.provider.head(self.container, self.obj) is None:
+            return local_404
+        self.provider.delete(self.container, self.obj)
+        return HTTPNoContent(request=req, headers=self._trans_headers())
+
+
+class ListingContext(_ShuntContext):
+    """GET of a merged container: the local listing spliced with the
+    remote's."""
+
+    def handle(self, env, start_response):
+        req = Request(env)
+        if not env.get('swift.format_listing', True):
+            return self.app(env, start_response)  # someone else formats
+        # listing_formats, earlier in the pipeline, already asks Swift for
+        # JSON and turns our JSON into what the client asked for; without
+        # it, do both here.
+        out_type = None
+        if 'swift.format_listing' not in env:
+            try:
+                out_type = get_listing_content_type(req)
+            except HTTPException as err:
+                return err(env, start_response)
+            params = req.params
+            params['format'] = 'json'
+            req.params = params
+        app_iter, allowed = self._call_swift(env)
+        content_type = (self._response_header_value('content-type') or '')
+        if not (allowed and self._get_status_int() in (200, 204)
+                and content_type.partition(';')[0] == 'application/json'):
+            start_response(self._response_status, self._response_headers,
+                           self._response_exc_info)
+            return app_iter
+        try:
+            body = b''.join(app_iter)
+        finally:
+            close_if_possible(app_iter)
+        try:
+            local = json.loads(body) if body.strip() else []
+            if not isinstance(local, list):
+                raise ValueError
+        except ValueError:
+            start_response(self._response_status, self._response_headers)
+            return [body]
+        try:
+            params = listing_params(req)
+            remote = RemoteListing(self.provider, self.container,
+                                   self._location()).page(params)
+        except HTTPException as err:
+            return err(env, start_response)
+        except Exception as err:
+            resp = self._failure(req, 'listing %s/%s' % (
+                self.account, self.container), err)
+            return resp(env, start_response)
+        merged = splice(local, remote, params.limit, params.reverse)
+        return self._respond(start_response, merged, out_type)
+
+    def _respond(self, start_response, listing, out_type):
+        if out_type is None or out_type == 'application/json':
+            body = json.dumps(listing).encode('ascii')
+            out_type = 'application/json'
+        elif out_type.endswith('/xml'):
+            body = container_to_xml(listing, self.container)
+        else:
+            body = listing_to_text(listing)
+        headers = [(k, v) for k, v in self._response_headers
+                   if k.lower() not in ('content-length', 'content-type')]
+        headers.append(('Content-Type', out_type + '; charset=utf-8'))
+        headers.append(('Content-Length', str(len(body))))
+        start_response('200 OK' if body else '204 No Content', headers)
+        return [body]
+
+
+class CloudShunt(object):
+    """The middleware: picks the requests that concern a merged container
+    and hands them to a context; everything else goes straight on."""
+
+    def __init__(self, app, conf, logger=None, table=None):
+        self.app = app
+        self.logger = logger or get_logger(conf, log_route='cloud-shunt')
+        conf_file = conf.get('conf_file')
+        if not conf_file:
+            raise ValueError('cloud-shunt needs conf_file (the sync config)')
+        self.table = table or MappingTable(conf_file, self.logger)
+
+    def _target(self, env):
+        """(context class, args) for a request to handle, or None."""
+        method = env.get('REQUEST_METHOD')
+        if method not in ('GET', 'HEAD', 'POST', 'DELETE') or any(
+                config_true_value(env.get(key)) for key in BYPASS):
+            return None
+        try:
+            version, account, container, obj = Request(env).split_path(
+                3, 4, True)
+        except ValueError:
+            return None
+        if not constraints.valid_api_version(version):
+            return None
+        if not obj and method != 'GET':
+            return None
+        found = self.table.lookup(wsgi_to_str(account),
+                                  wsgi_to_str(container))
+        if found is None:
+            return None
+        mapping, provider = found
+        args = [self, mapping, provider, wsgi_to_str(account),
+                wsgi_to_str(container)]
+        if obj:
+            return ObjectContext, args + [wsgi_to_str(obj)]
+        return ListingContext, args
+
+    def __call__(self, env, start_response):
+        target = self._target(env)
+        if target is None:
+            return self.app(env, start_response)
+        context, args = target
+        return context(*args).handle(env, start_response)
+
+
+def filter_factory(global_conf, **local_conf):
+    conf = global_conf.copy()
+    conf.update(local_conf)
+    if not conf.get('conf_file'):
+        raise ValueError('cloud-shunt needs conf_file (the sync config)')
+    register_swift_info('cloud_shunt', sync_status_header=SYNC_STATUS)
+
+    def shunt_filter(app):
+        return CloudShunt(app, conf)
+    return shunt_filter
