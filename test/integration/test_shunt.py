@@ -33,7 +33,7 @@ import xml.etree.ElementTree as ElementTree
 import requests
 import swiftclient
 
-from localworld.daemons import SyncDaemons, s3_mapping
+from localworld.daemons import SyncDaemons, s3_mapping, target_mapping
 from swift_s3_sync.config import parse_config
 from swift_s3_sync.providers import provider_for
 from swift_s3_sync.providers.base import LocalObject
@@ -516,6 +516,48 @@ class TestShuntMoto(ShuntTargetTests, ShuntWorld):
 
 class TestShuntRadosgw(ShuntTargetTests, ShuntWorld):
     target = 'radosgw'
+
+
+class TestShuntSwift(ShuntTargetTests, ShuntWorld):
+    """The target Swift cluster as the remote.  Objects keep their names
+    there, so each local container gets its own remote container
+    (``<bucket>-<container>``)."""
+    target = 'swift'
+
+    @classmethod
+    def create_bucket(cls):
+        pass  # remote containers are created by the provider on first PUT
+
+    @classmethod
+    def delete_bucket(cls):
+        conn = swift_conn_to_target()
+        for container in conn.get_account(prefix=cls.bucket,
+                                          full_listing=True)[1]:
+            name = container['name']
+            listing = conn.get_container(name, full_listing=True)[1]
+            put_concurrently(lambda o: conn.delete_object(name, o['name']),
+                             listing)
+            conn.delete_container(name)
+
+    def endpoint(self):
+        return self.world['target']['auth_url']
+
+    def mapping(self, container=None, **extra):
+        extra.setdefault('merge_namespaces', True)
+        container = container or self.container
+        mapping = target_mapping(self.world, 'swift',
+                                 '%s-%s' % (self.bucket, container),
+                                 container, account=self.account, **extra)
+        mapping['aws_endpoint'] = extra.get('aws_endpoint',
+                                            self.endpoint())
+        return mapping
+
+
+def swift_conn_to_target():
+    info = get_world()['target']
+    return swiftclient.Connection(info['auth_url'], 'test:tester',
+                                  info['users']['test:tester']['key'],
+                                  retries=1)
 
 
 class TestShuntSecurity(ShuntWorld):
