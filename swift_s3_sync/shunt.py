@@ -103,35 +103,43 @@ Limits
   request (it only hides remote objects, so any client may send it).
 """
 import json
-import os
-import time
 import traceback
 from urllib.parse import urlsplit, urlunsplit
 
-import eventlet
-import eventlet.queue
-
 from swift.common import constraints
-from swift.common.exceptions import ChunkReadError
 from swift.common.http import is_success
 from swift.common.middleware.listing_formats import (
-    container_to_xml, get_listing_content_type, listing_to_text)
+    container_to_xml,
+    get_listing_content_type,
+    listing_to_text)
 from swift.common.registry import register_swift_info
 from swift.common.swob import (
-    HTTPAccepted, HTTPBadGateway, HTTPBadRequest, HTTPException,
-    HTTPNoContent, HTTPServiceUnavailable, Request, Response, str_to_wsgi,
+    HTTPAccepted,
+    HTTPBadGateway,
+    HTTPBadRequest,
+    HTTPException,
+    HTTPNoContent,
+    HTTPServiceUnavailable,
+    Request,
+    Response,
+    str_to_wsgi,
     wsgi_to_str)
 from swift.common.utils import (
-    close_if_possible, config_true_value, get_logger, Timestamp)
-from swift.common.wsgi import WSGIContext, make_pre_authed_env
+    close_if_possible,
+    config_true_value,
+    get_logger,
+    Timestamp)
+from swift.common.wsgi import WSGIContext
 
-from swift_s3_sync.config import MAPPING_KEYS, ConfigError, load_config
 from swift_s3_sync.listing import RemoteListing, listing_params, splice
-from swift_s3_sync.providers import provider_for
 from swift_s3_sync.providers.base import (
-    CONTENT_HEADERS, EQUAL, LocalObject, RemoteError)
+    CONTENT_HEADERS,
+    EQUAL,
+    LocalObject,
+    RemoteError)
+from swift_s3_sync.shunt_config import MappingTable
+from swift_s3_sync.shunt_restore import RestoreWriter, RestoringBody
 
-RELOAD_INTERVAL = 1.0
 SYNC_STATUS = 'X-Object-Sync-Status'
 LOCATION = 'X-Object-Content-Location'
 BYPASS = ('HTTP_X_CLOUD_SHUNT_BYPASS', 'HTTP_X_CLOUD_SYNC_SHUNT_BYPASS')
@@ -142,7 +150,6 @@ CLIENT_HEADERS = CONTENT_HEADERS + (
     'accept-ranges')
 CONDITIONS = ('if-match', 'if-none-match', 'if-modified-since',
               'if-unmodified-since')
-SWIFT_SOURCE = 'CS'
 
 
 def _scrub(text, mapping):
@@ -174,84 +181,6 @@ def remote_location(mapping, provider, container):
     return ';'.join(location)
 
 
-class MappingTable(object):
-    """The merged mappings of the sync config, and one provider each.
-
-    The file is checked at most every ``interval`` seconds and loaded again
-    when its modification time, size or inode changed.  Providers survive a
-    reload when their mapping's settings did not change.
-    """
-
-    def __init__(self, path, logger, interval=RELOAD_INTERVAL,
-                 clock=time.time):
-        self.path = path
-        self.logger = logger
-        self.interval = interval
-        self.clock = clock
-        self.index = {}
-        self.providers = {}
-        self.version = None
-        self.checked = None
-        self.check()
-
-    def _version(self):
-        try:
-            st = os.stat(self.path)
-        except OSError as err:
-            return ('missing', err.errno)
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-    def check(self):
-        now = self.clock()
-        if self.checked is not None and now - self.checked < self.interval:
-            return
-        self.checked = now
-        version = self._version()
-        if version == self.version:
-            return
-        self.version = version
-        try:
-            config = load_config(self.path)
-        except ConfigError as err:
-            self.logger.error('cloud-shunt: %s; %s', err,
-                              'keeping the previous mappings' if self.index
-                              else 'no container is merged')
-            return
-        self._install(config)
-
-    @staticmethod
-    def _settings(mapping):
-        return tuple((key, repr(getattr(mapping, key)))
-                     for key in sorted(MAPPING_KEYS))
-
-    def _install(self, config):
-        index, providers = {}, {}
-        for mapping in config.mappings:
-            key = (mapping.account, mapping.container)
-            if not mapping.merge_namespaces or key in index:
-                continue
-            settings = self._settings(mapping)
-            provider = self.providers.get(settings) or providers.get(settings)
-            if provider is None:
-                try:
-                    provider = provider_for(mapping, self.logger)
-                except (NotImplementedError, ValueError) as err:
-                    self.logger.error('cloud-shunt: %s: %s', mapping.label,
-                                      err)
-                    continue
-            providers[settings] = provider
-            index[key] = (mapping, provider)
-        self.index, self.providers = index, providers
-        self.logger.info('cloud-shunt: %d merged mapping(s) from %s',
-                         len(index), self.path)
-
-    def lookup(self, account, container):
-        """(mapping, provider) for a local container, or None."""
-        self.check()
-        return (self.index.get((account, container))
-                or self.index.get((account, '/*')))
-
-
 class AuthorizeWatcher(object):
     """Stands in for ``env['swift.authorize']`` during the call into Swift
     and remembers what the last authorisation check said.  Without an
@@ -272,143 +201,6 @@ class AuthorizeWatcher(object):
     def restore(self):
         if self.env.get('swift.authorize') is self:
             self.env['swift.authorize'] = self.original
-
-
-_EOF = object()
-_ABORT = object()
-
-
-class RestoreWriter(object):
-    """The ``wsgi.input`` of a PUT, run in a green thread, that writes an
-    object back into Swift from chunks fed to it.
-
-    ``finish()`` ends the body; ``abort()`` makes the next read raise
-    ChunkReadError, so Swift answers 499 and stores nothing.  Feeding never
-    blocks for good: once the PUT is over, chunks are dropped.
-    """
-    QUEUE_CHUNKS = 8
-
-    def __init__(self, app, env, headers, length, logger, what):
-        self.logger = logger
-        self.what = what
-        self.queue = eventlet.queue.Queue(self.QUEUE_CHUNKS)
-        self.buffer = b''
-        self.eof = False
-        self.done = False
-        self.ended = False
-        put_env = make_pre_authed_env(
-            env, 'PUT', path=env['PATH_INFO'], query_string='',
-            agent='%(orig)s CloudShunt', swift_source=SWIFT_SOURCE)
-        put_env['wsgi.input'] = self
-        put_env['CONTENT_LENGTH'] = str(length)
-        req = Request(put_env)
-        req.headers.update(headers)
-        self.thread = eventlet.spawn(self._run, app, req)
-
-    def _run(self, app, req):
-        try:
-            resp = req.get_response(app)
-            close_if_possible(resp.app_iter)
-            return resp.status_int
-        except Exception:
-            self.logger.error('cloud-shunt: restoring %s failed: %s',
-                              self.what, traceback.format_exc())
-            return None
-        finally:
-            self.done = True
-            while not self.queue.empty():   # release a blocked feeder
-                self.queue.get_nowait()
-
-    # -- the PUT's side ----------------------------------------------------
-    def read(self, size=-1):
-        while not self.buffer:
-            if self.eof:
-                return b''
-            item = self.queue.get()
-            if item is _ABORT:
-                raise ChunkReadError('restore aborted')
-            if item is _EOF:
-                self.eof = True
-                return b''
-            self.buffer = item
-        if size is None or size < 0:
-            size = len(self.buffer)
-        chunk, self.buffer = self.buffer[:size], self.buffer[size:]
-        return chunk
-
-    # -- the client's side -------------------------------------------------
-    def _put(self, item):
-        while not self.done:
-            try:
-                self.queue.put(item, timeout=1.0)
-                return
-            except eventlet.queue.Full:
-                continue
-
-    def feed(self, chunk):
-        if chunk:
-            self._put(chunk)
-
-    def finish(self):
-        if self.ended:
-            return
-        self.ended = True
-        self._put(_EOF)
-        status = self.thread.wait()
-        if status == 201:
-            self.logger.info('cloud-shunt: restored %s', self.what)
-        elif status == 412:
-            self.logger.info('cloud-shunt: not restoring %s: it was written '
-                             'locally meanwhile', self.what)
-        elif status is not None:
-            self.logger.warning('cloud-shunt: restoring %s failed: %s',
-                                self.what, status)
-
-    def abort(self):
-        if self.ended:
-            return
-        self.ended = True
-        self.logger.info('cloud-shunt: restore of %s abandoned: incomplete '
-                         'read', self.what)
-        self._put(_ABORT)
-
-
-class RestoringBody(object):
-    """A remote body sent to the client and fed to a RestoreWriter; the
-    restore is finished only when exactly ``length`` bytes went through.
-    Closing it (or the iterator it is; middlewares may hold either) before
-    the end abandons the restore."""
-
-    def __init__(self, body, writer, length):
-        self.body = body
-        self.writer = writer
-        self.length = length
-        self._iter = self._iterate()
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return next(self._iter)
-
-    def _iterate(self):
-        seen, complete = 0, False
-        try:
-            for chunk in self.body:
-                seen += len(chunk)
-                self.writer.feed(chunk)
-                yield chunk
-            complete = seen == self.length
-        finally:
-            if complete:
-                self.writer.finish()
-            else:
-                self.writer.abort()
-            close_if_possible(self.body)
-
-    def close(self):
-        self._iter.close()
-        self.writer.abort()   # in case it never started
 
 
 def _local_object(container, name, headers):

@@ -17,7 +17,7 @@ from swift.common.middleware.listing_formats import ListingFilter
 from swift.common.swob import (
     HTTPForbidden, HTTPUnauthorized, Request, Response, str_to_wsgi)
 
-from swift_s3_sync import shunt
+from swift_s3_sync import shunt, shunt_config
 from swift_s3_sync.providers.base import (
     DATA, EQUAL, METADATA, RemoteError, RemoteObject)
 from test.unit.test_listing import Broker
@@ -281,7 +281,7 @@ class ShuntTestCase(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix='shunt-test-')
         self.conf_file = os.path.join(self.tmp, 'sync.json')
         self.providers = {}
-        patcher = mock.patch.object(shunt, 'provider_for', self._provider)
+        patcher = mock.patch.object(shunt_config, 'provider_for', self._provider)
         patcher.start()
         self.addCleanup(patcher.stop)
         self.write_config([mapping()])
@@ -924,7 +924,7 @@ class TestConfig(ShuntTestCase):
         self.assertIsNone(self.table.lookup('AUTH_other', 'photos'))
 
     def test_unavailable_protocol_is_skipped(self):
-        with mock.patch.object(shunt, 'provider_for',
+        with mock.patch.object(shunt_config, 'provider_for',
                                side_effect=NotImplementedError('no swift')):
             self.write_config([mapping(aws_bucket='other-one')])
             self.reload()
