@@ -37,8 +37,13 @@ remote listing has no content types.
 """
 import collections
 import datetime
+import json
 
 from swift.common.constraints import CONTAINER_LISTING_LIMIT
+from swift.common.middleware.listing_formats import (
+    account_to_xml,
+    container_to_xml,
+    listing_to_text)
 from swift.common.request_helpers import get_param
 from swift.common.utils import config_true_value
 
@@ -203,3 +208,18 @@ def splice(local, remote, limit, reverse=False):
             merged.append(remote[j])
             j += 1
     return merged
+
+
+def render(listing, out_type, container=None, account=None):
+    """(body bytes, content type) of a container listing (or, with
+    ``account``, an account listing) in the type the client asked for
+    (``None`` = JSON)."""
+    if out_type is None or out_type == 'application/json':
+        body = json.dumps(listing).encode('ascii')
+        out_type = 'application/json'
+    elif out_type.endswith('/xml'):
+        body = (account_to_xml(listing, account) if account is not None
+                else container_to_xml(listing, container))
+    else:
+        body = listing_to_text(listing)
+    return body, out_type + '; charset=utf-8'

@@ -103,23 +103,15 @@ Limits
   request (it only hides remote objects, so any client may send it).
 """
 import json
-import traceback
 from urllib.parse import urlsplit, urlunsplit
 
 from swift.common import constraints
 from swift.common.http import is_success
-from swift.common.middleware.listing_formats import (
-    container_to_xml,
-    get_listing_content_type,
-    listing_to_text)
+from swift.common.middleware.listing_formats import \
+    get_listing_content_type
 from swift.common.registry import register_swift_info
 from swift.common.swob import (
-    HTTPAccepted,
-    HTTPBadGateway,
-    HTTPBadRequest,
     HTTPException,
-    HTTPNoContent,
-    HTTPServiceUnavailable,
     Request,
     Response,
     str_to_wsgi,
@@ -127,37 +119,23 @@ from swift.common.swob import (
 from swift.common.utils import (
     close_if_possible,
     config_true_value,
-    get_logger,
-    Timestamp)
+    get_logger)
 from swift.common.wsgi import WSGIContext
 
-from swift_s3_sync.listing import RemoteListing, listing_params, splice
+from swift_s3_sync import remote_object
+from swift_s3_sync.listing import (
+    RemoteListing, listing_params, render, splice)
 from swift_s3_sync.providers.base import (
     CONTENT_HEADERS,
     EQUAL,
-    LocalObject,
-    RemoteError)
-from swift_s3_sync.shunt_config import MappingTable
+    LocalObject)
+from swift_s3_sync.mapping_table import MappingTable
 from swift_s3_sync.shunt_restore import RestoreWriter, RestoringBody
 
 SYNC_STATUS = 'X-Object-Sync-Status'
 LOCATION = 'X-Object-Content-Location'
 BYPASS = ('HTTP_X_CLOUD_SHUNT_BYPASS', 'HTTP_X_CLOUD_SYNC_SHUNT_BYPASS')
 TRANS_HEADERS = ('x-trans-id', 'x-openstack-request-id')
-# Remote headers a client sees; user metadata (x-object-meta-*) too.
-CLIENT_HEADERS = CONTENT_HEADERS + (
-    'content-length', 'content-range', 'etag', 'last-modified',
-    'accept-ranges')
-CONDITIONS = ('if-match', 'if-none-match', 'if-modified-since',
-              'if-unmodified-since')
-
-
-def _scrub(text, mapping):
-    for key in ('aws_secret', 'aws_session_token'):
-        secret = getattr(mapping, key, None)
-        if secret:
-            text = text.replace(secret, '***')
-    return text
 
 
 def remote_location(mapping, provider, container):
@@ -225,33 +203,6 @@ def _local_object(container, name, headers):
                        large=large)
 
 
-class _RemoteReader(object):
-    """A file-like over a remote GET, for a provider that has to send the
-    bytes again (update_metadata of an archived storage class)."""
-
-    def __init__(self, provider, container, name):
-        status, _, body = provider.get(container, name)
-        if status != 200:
-            close_if_possible(body)
-            raise RemoteError('object vanished while updating it', status)
-        self.body = iter(body)
-        self.buffer = b''
-
-    def read(self, size=-1):
-        while size is None or size < 0 or len(self.buffer) < size:
-            chunk = next(self.body, b'')
-            if not chunk:
-                break
-            self.buffer += chunk
-        if size is None or size < 0:
-            size = len(self.buffer)
-        chunk, self.buffer = self.buffer[:size], self.buffer[size:]
-        return chunk
-
-    def close(self):
-        close_if_possible(self.body)
-
-
 class _ShuntContext(WSGIContext):
     """Common ground of the object and listing contexts."""
 
@@ -281,23 +232,9 @@ class _ShuntContext(WSGIContext):
         return remote_location(self.mapping, self.provider, self.container)
 
     def _failure(self, req, what, err):
-        """A short 502/503 for a remote failure; the details are logged."""
-        if isinstance(err, RemoteError):
-            self.logger.error('cloud-shunt: %s: %s: %s', self.mapping.label,
-                              what, _scrub(str(err), self.mapping))
-            unreachable = err.status is None
-        else:
-            self.logger.error('cloud-shunt: %s: %s: %s', self.mapping.label,
-                              what, _scrub(traceback.format_exc(),
-                                           self.mapping))
-            unreachable = False
-        if unreachable:
-            return HTTPServiceUnavailable(
-                request=req, body=b'Remote store unavailable\n',
-                content_type='text/plain', headers=self._trans_headers())
-        return HTTPBadGateway(
-            request=req, body=b'Remote store error\n',
-            content_type='text/plain', headers=self._trans_headers())
+        return remote_object.failure(req, self.logger, 'cloud-shunt',
+                                     self.mapping, what, err,
+                                     self._trans_headers())
 
 
 class ObjectContext(_ShuntContext):
@@ -356,75 +293,27 @@ class ObjectContext(_ShuntContext):
                 EQUAL else 'pending'
         except Exception as err:
             self.logger.warning('cloud-shunt: sync status of %s: %s',
-                                self.what, _scrub(str(err), self.mapping))
+                                self.what, remote_object.scrub(str(err), self.mapping))
             return 'unknown'
 
     # -- GET and HEAD --------------------------------------------------------
-    def _client_headers(self, remote_headers):
-        headers = {k: str_to_wsgi(v) for k, v in remote_headers.items()
-                   if k in CLIENT_HEADERS or k.startswith('x-object-meta-')}
-        headers.update(self._trans_headers())
-        headers[SYNC_STATUS] = 'archived'
-        headers[LOCATION] = self._location()
-        return headers
-
     def _read(self, req, client_headers, local_404):
-        conditional = any(k in client_headers for k in CONDITIONS)
-        if req.method == 'HEAD' or conditional:
-            # Conditions are judged here, from a HEAD, before any bytes
-            # move: against what clients are shown, which need not be the
-            # remote's own ETag (large objects, SSE-KMS), and the same way
-            # for every remote (some leave the ETag out of a 304).
-            remote = self.provider.head(self.container, self.obj)
-            if remote is None:
-                return local_404
-            headers = self._client_headers(remote.headers)
-            headers['content-length'] = str(remote.size)
-            head = Response(status=200, headers=headers, request=req,
-                            conditional_response=True)
-            if req.method == 'HEAD':
-                return head
-            verdict = self._verdict(req, head)
-            if verdict:
-                return Response(status=verdict, request=req, headers={
-                    k: v for k, v in headers.items()
-                    if k.lower() not in ('content-length', 'content-type')})
-        wanted = {}
-        if 'range' in client_headers and ',' not in client_headers['range']:
-            wanted['range'] = client_headers['range']   # one range only
-        status, remote_headers, body = self.provider.get(
-            self.container, self.obj, wanted)
-        if status == 404:
-            close_if_possible(body)
-            return local_404
-        headers = self._client_headers(remote_headers)
-        if status == 416:
-            close_if_possible(body)
-            headers.pop('content-length', None)
-            return Response(status=status, request=req, headers=headers)
-        if status == 200 and self._restorable(remote_headers):
-            body = self._restoring(req, remote_headers, body)
-        # Conditions are checked again on what the GET found.
-        return Response(status=status, headers=headers, app_iter=body,
-                        request=req, conditional_response=True)
+        extra = self._trans_headers()
+        extra[SYNC_STATUS] = 'archived'
+        extra[LOCATION] = self._location()
+        return remote_object.read(
+            req, self.provider, self.container, self.obj, client_headers,
+            local_404, extra, self._maybe_restoring(req))
 
-    @staticmethod
-    def _verdict(req, resp):
-        """304 or 412 when the request's conditions fail for ``resp``
-        (Swift's order: ETags first, then dates), else None."""
-        etag = resp.headers.get('etag')
-        if etag and req.if_none_match and etag in req.if_none_match:
-            return 304
-        if etag and req.if_match and etag not in req.if_match:
-            return 412
-        modified = resp.last_modified
-        if modified and req.if_modified_since and \
-                modified <= req.if_modified_since:
-            return 304
-        if modified and req.if_unmodified_since and \
-                modified > req.if_unmodified_since:
-            return 412
-        return None
+    def _maybe_restoring(self, req):
+        if req.method != 'GET':
+            return None
+
+        def wrap(remote_headers, body):
+            if self._restorable(remote_headers):
+                return self._restoring(req, remote_headers, body)
+            return body
+        return wrap
 
     def _restorable(self, remote_headers):
         """Whether a full GET with these headers can be written back.
@@ -454,37 +343,14 @@ class ObjectContext(_ShuntContext):
 
     # -- POST and DELETE -----------------------------------------------------
     def _post(self, req, client_headers, local_404):
-        remote = self.provider.head(self.container, self.obj)
-        if remote is None:
-            return local_404
-        if 'x-delete-at' in client_headers or \
-                'x-delete-after' in client_headers:
-            return HTTPBadRequest(
-                request=req, content_type='text/plain',
-                body=b'X-Delete-At and X-Delete-After cannot be set on an '
-                     b'object stored only remotely\n')
-        # Like a Swift POST: user metadata and content headers are
-        # replaced by the request's; the content type is kept unless given.
-        headers = {k: v for k, v in client_headers.items()
-                   if v and (k.startswith('x-object-meta-')
-                             or k in CONTENT_HEADERS)}
-        if 'content-type' not in headers and \
-                remote.headers.get('content-type'):
-            headers['content-type'] = remote.headers['content-type']
-
-        def open_body():
-            return _RemoteReader(self.provider, self.container, self.obj)
-        local = LocalObject(self.container, self.obj, headers, remote.size,
-                            remote.etag, Timestamp.now().internal,
-                            open_body)
-        self.provider.update_metadata(local, remote)
-        return HTTPAccepted(request=req, headers=self._trans_headers())
+        return remote_object.post(req, self.provider, self.container,
+                                  self.obj, client_headers, local_404,
+                                  self._trans_headers())
 
     def _delete(self, req, client_headers, local_404):
-        if self.provider.head(self.container, self.obj) is None:
-            return local_404
-        self.provider.delete(self.container, self.obj)
-        return HTTPNoContent(request=req, headers=self._trans_headers())
+        return remote_object.delete(req, self.provider, self.container,
+                                    self.obj, local_404,
+                                    self._trans_headers())
 
 
 class ListingContext(_ShuntContext):
@@ -539,16 +405,10 @@ class ListingContext(_ShuntContext):
         return self._respond(start_response, merged, out_type)
 
     def _respond(self, start_response, listing, out_type):
-        if out_type is None or out_type == 'application/json':
-            body = json.dumps(listing).encode('ascii')
-            out_type = 'application/json'
-        elif out_type.endswith('/xml'):
-            body = container_to_xml(listing, self.container)
-        else:
-            body = listing_to_text(listing)
+        body, content_type = render(listing, out_type, self.container)
         headers = [(k, v) for k, v in self._response_headers
                    if k.lower() not in ('content-length', 'content-type')]
-        headers.append(('Content-Type', out_type + '; charset=utf-8'))
+        headers.append(('Content-Type', content_type))
         headers.append(('Content-Length', str(len(body))))
         start_response('200 OK' if body else '204 No Content', headers)
         return [body]

@@ -17,7 +17,7 @@ from swift.common.middleware.listing_formats import ListingFilter
 from swift.common.swob import (
     HTTPForbidden, HTTPUnauthorized, Request, Response, str_to_wsgi)
 
-from swift_s3_sync import shunt, shunt_config
+from swift_s3_sync import shunt, mapping_table
 from swift_s3_sync.providers.base import (
     DATA, EQUAL, METADATA, RemoteError, RemoteObject)
 from test.unit.test_listing import Broker
@@ -281,7 +281,7 @@ class ShuntTestCase(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix='shunt-test-')
         self.conf_file = os.path.join(self.tmp, 'sync.json')
         self.providers = {}
-        patcher = mock.patch.object(shunt_config, 'provider_for', self._provider)
+        patcher = mock.patch.object(mapping_table, 'provider_for', self._provider)
         patcher.start()
         self.addCleanup(patcher.stop)
         self.write_config([mapping()])
@@ -911,7 +911,7 @@ class TestConfig(ShuntTestCase):
         table = shunt.MappingTable(os.path.join(self.tmp, 'nope.json'),
                                    self.logger)
         self.assertIsNone(table.lookup(ACCOUNT, 'photos'))
-        self.assertIn('no container is merged', self.logger.text())
+        self.assertIn('no container is mapped', self.logger.text())
 
     def test_exact_mapping_wins_over_per_account(self):
         self.write_config([mapping('/*', aws_bucket='all'),
@@ -924,7 +924,7 @@ class TestConfig(ShuntTestCase):
         self.assertIsNone(self.table.lookup('AUTH_other', 'photos'))
 
     def test_unavailable_protocol_is_skipped(self):
-        with mock.patch.object(shunt_config, 'provider_for',
+        with mock.patch.object(mapping_table, 'provider_for',
                                side_effect=NotImplementedError('no swift')):
             self.write_config([mapping(aws_bucket='other-one')])
             self.reload()
