@@ -24,6 +24,10 @@ setup(
         'console_scripts': [
             'swift-s3-sync = swift_s3_sync.daemon:main',
             'swift-s3-sync-status = swift_s3_sync.status:main',
+            'proxymc = proxymc.server:main',
+        ],
+        'paste.app_factory': [
+            'proxymc = proxymc.app:app_factory',
         ],
         'paste.filter_factory': [
             'cloud-shunt = swift_s3_sync.shunt:filter_factory',

@@ -41,6 +41,7 @@ def services(directory, python):
     # Imported here so `status` and `down` work without Swift installed.
     from localworld.ceph import CephRadosgw
     from localworld.moto_server import MotoServer
+    from localworld.proxymc import ProxyMCServer
     from localworld.swift_cluster import SwiftCluster
     return [
         SwiftCluster(directory, python, 'source', nodes=4, replicas=3,
@@ -51,6 +52,7 @@ def services(directory, python):
                      project_conf=_shunt_conf(directory, 'shunt-target')),
         MotoServer(directory, python),
         CephRadosgw(directory, python),
+        ProxyMCServer(directory, python),
     ]
 
 

@@ -1,0 +1,555 @@
+"""proxymc: the namespace swift-s3-sync writes, served from the cloud side
+through the Swift API.
+
+proxymc is a WSGI application meant to run next to the remote store.  It
+reads the same sync config as the daemon and cloud-shunt and answers Swift
+API requests for the mapped accounts and containers straight from the remote
+copies, under the daemon's key layout: an object synced from
+``/v1/AUTH_x/photos/cat.jpg`` is read at the same path from proxymc, and an
+object written through proxymc is where the daemon would have put it, so
+cloud-shunt in the source cluster serves it too.
+
+What it serves
+--------------
+* ``GET /auth/v1.0``: tokens for the users of its config (see
+  :mod:`proxymc.auth`); every other request needs ``X-Auth-Token``.
+  No or a bad token gets 401, another account 403.
+* Account: ``GET`` lists the account's containers mapped by name (prefix,
+  marker, end_marker, limit, reverse; json, xml or plain), ``HEAD`` counts
+  them.  A ``"/*"`` mapping serves every container of its account but
+  cannot list them.  Object counts and bytes are not kept.
+* Container (mapped ones only; others are 404): ``GET`` lists the remote
+  copy (prefix, delimiter, path, marker, end_marker, limit, reverse; json,
+  xml, plain), ``HEAD`` checks the remote answers, ``PUT`` is accepted
+  (202: a mapped container always exists).  ``POST`` and ``DELETE`` are
+  refused (403): containers are defined by the sync config.
+* Object: ``GET``/``HEAD`` (one Range; If-Match, If-None-Match,
+  If-Modified-Since, If-Unmodified-Since), ``PUT`` (plain, ``X-Copy-From``
+  within the account, and static large object manifests, see
+  :mod:`proxymc.large`), ``COPY``, ``POST`` (replaces user metadata and
+  content headers) and ``DELETE`` (``?multipart-manifest=delete`` also
+  deletes an SLO's segments).
+* ``GET /info`` (limits and the slo section clients look for) and
+  ``GET /healthcheck``.
+
+PUT bodies are spooled and checked (length, and ETag when the client sends
+one; a mismatch is 422) before anything goes remote, then uploaded with
+their MD5 for the remote to check; see :mod:`proxymc.uploads`.  Objects a
+remote cannot take (metadata too large, a key too long) get 400 with the
+reason.  X-Delete-At/X-Delete-After are refused (400), DLO manifests
+(X-Object-Manifest) too (400): use SLOs.
+
+A remote that cannot be reached gives 503 with a one-line body, a remote
+error 502; the details are logged with secrets masked.  Tokens and keys are
+never logged.
+
+Configuration
+-------------
+``proxymc --config /etc/swift-s3-sync/proxymc.conf`` runs it under Swift's
+own WSGI server (Swift's ``run_wsgi``: workers, bind_ip/bind_port, user,
+logging options).  The file is a paste.deploy config with an
+``[app:proxymc]`` section and a ``[pipeline:main]`` that ends in it::
+
+    [DEFAULT]
+    bind_ip = 0.0.0.0
+    bind_port = 8085
+    workers = 2
+    user = swift
+
+    [pipeline:main]
+    pipeline = catch_errors gatekeeper healthcheck proxy-logging cache
+        listing_formats proxymc
+
+    [app:proxymc]
+    use = egg:swift-s3-sync#proxymc
+    # The sync config (required); relative paths are relative to this file.
+    conf_file = /etc/swift-s3-sync/sync.json
+    # Users: user_<account>_<user> = <key> [.admin]   (see proxymc.auth)
+    user_test_tester = testing .admin
+    reseller_prefix = AUTH
+    token_life = 86400
+    # token_secret = <extra HMAC secret for tokens>
+    # Where PUT bodies are spooled (default: the system's temp dir).
+    # spool_dir = /var/cache/proxymc
+
+(plus the usual ``[filter:...]`` sections for Swift's middleware).
+``cache`` is optional; ``listing_formats`` too (proxymc formats listings
+itself without it).  Both files are read again when they change (checked
+at most once a second): new mappings, users and keys apply to the next
+request; a sync config that does not load keeps the previous mappings.
+"""
+import json
+import mimetypes
+import os
+import time
+
+from swift.common import constraints
+from swift.common.middleware.listing_formats import get_listing_content_type
+from swift.common.request_helpers import get_param
+from swift.common.swob import (
+    HTTPAccepted, HTTPBadRequest, HTTPClientDisconnect, HTTPCreated,
+    HTTPException, HTTPForbidden, HTTPLengthRequired, HTTPMethodNotAllowed,
+    HTTPNoContent,
+    HTTPNotFound, HTTPOk, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
+    HTTPServerError, HTTPUnprocessableEntity, Request, Response,
+    wsgi_to_str)
+from swift.common.utils import Timestamp, get_logger, readconf
+
+from swift_s3_sync import remote_object
+from swift_s3_sync.listing import RemoteListing, listing_params, render
+from swift_s3_sync.mapping_table import (
+    MappingTable, WatchedFile, every_mapping)
+from swift_s3_sync.providers.base import (
+    CONTENT_HEADERS, LocalObject, RemoteError)
+from proxymc import auth, large, uploads
+
+APP_NAME = 'proxymc'
+ACCOUNT_METHODS = ('GET', 'HEAD')
+CONTAINER_METHODS = ('GET', 'HEAD', 'PUT', 'POST', 'DELETE')
+OBJECT_METHODS = ('GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY')
+
+
+def _conf_path(conf, key):
+    """An absolute path for a path option (relative to the config file)."""
+    path = conf.get(key)
+    if path and not os.path.isabs(path) and conf.get('__file__'):
+        path = os.path.join(os.path.dirname(conf['__file__']), path)
+    return path
+
+
+class Users(object):
+    """The users of proxymc's own config, read again when the file
+    changes.  ``conf`` is the app's settings as paste gave them."""
+
+    def __init__(self, conf, logger):
+        self.conf = conf
+        self.logger = logger
+        self.file = WatchedFile(conf['__file__']) \
+            if conf.get('__file__') else None
+        self.auth = self._make(conf)
+        self.file and self.file.changed()
+
+    @staticmethod
+    def _make(conf):
+        prefix = conf.get('reseller_prefix', 'AUTH').rstrip('_')
+        return auth.Auth(auth.parse_users(conf, prefix), prefix,
+                         conf.get('token_secret', ''),
+                         conf.get('token_life', auth.DEFAULT_TOKEN_LIFE))
+
+    def _section(self, path):
+        """Our section of the file: the one whose ``use`` names us."""
+        for name, values in readconf(path).items():
+            use = values.get('use', '') if isinstance(values, dict) else ''
+            if name.startswith('app:') and use.endswith('#' + APP_NAME):
+                return values
+        raise ValueError('no [app:...] section with use = '
+                         'egg:swift-s3-sync#proxymc')
+
+    def current(self):
+        if self.file is not None and self.file.changed():
+            try:
+                fresh = {k: v for k, v in self.conf.items()
+                         if not k.startswith('user')}
+                fresh.update(self._section(self.file.path))
+                self.auth = self._make(fresh)
+                self.logger.info('proxymc: %d user(s) from %s',
+                                 len(self.auth.users), self.file.path)
+            except (ValueError, IOError, OSError) as err:
+                self.logger.error('proxymc: users not reloaded from %s: %s',
+                                  self.file.path, err)
+        return self.auth
+
+
+class ProxyMC(object):
+    """The WSGI application: authenticates, then hands each request to the
+    account, container or object handler."""
+
+    def __init__(self, conf, logger=None, table=None):
+        self.logger = logger or get_logger(conf, log_route=APP_NAME)
+        conf_file = _conf_path(conf, 'conf_file')
+        if not conf_file:
+            raise ValueError('proxymc needs conf_file (the sync config)')
+        self.users = Users(conf, self.logger)
+        self.table = table or MappingTable(
+            conf_file, self.logger, wanted=every_mapping, name=APP_NAME)
+        self.spool_dir = conf.get('spool_dir') or None
+
+    def __call__(self, env, start_response):
+        req = Request(env)
+        try:
+            resp = self.handle(req)
+        except HTTPException as err:
+            resp = err
+        except Exception:
+            self.logger.exception('proxymc: %s %s', req.method, req.path)
+            resp = HTTPServerError(request=req, body=b'Internal error\n',
+                                   content_type='text/plain')
+        return resp(env, start_response)
+
+    def handle(self, req):
+        if auth.is_auth_path(req.path):
+            return self.users.current().get_token(req)
+        if req.path == '/info' and req.method in ('GET', 'HEAD'):
+            return self.info(req)
+        if req.path == '/healthcheck':
+            return HTTPOk(request=req, body=b'OK', content_type='text/plain')
+        try:
+            version, account, container, obj = req.split_path(2, 4, True)
+        except ValueError:
+            return HTTPNotFound(request=req)
+        if not constraints.valid_api_version(version):
+            return HTTPNotFound(request=req)
+        account = wsgi_to_str(account)
+        denied = self.users.current().authorize(req, account)
+        if denied:
+            return denied
+        if obj:
+            return ObjectHandler(self, req, account, wsgi_to_str(container),
+                                 wsgi_to_str(obj)).handle()
+        if container:
+            return self.container(req, account, wsgi_to_str(container))
+        return self.account(req, account)
+
+    # -- /info ---------------------------------------------------------------
+    def info(self, req):
+        limits = {key: getattr(constraints, key.upper())
+                  for key in ('max_file_size', 'max_meta_name_length',
+                              'max_meta_value_length', 'max_meta_count',
+                              'max_meta_overall_size',
+                              'max_object_name_length',
+                              'container_listing_limit',
+                              'account_listing_limit')}
+        limits['version'] = 'proxymc'
+        body = json.dumps({
+            'swift': limits,
+            'slo': {'max_manifest_segments': large.MAX_MANIFEST_SEGMENTS,
+                    'max_manifest_size': large.MAX_MANIFEST_SIZE,
+                    'min_segment_size': 1},
+            'tempauth': {'account_acls': False}}).encode('ascii')
+        return HTTPOk(request=req, body=body,
+                      content_type='application/json')
+
+    # -- accounts ------------------------------------------------------------
+    def account(self, req, account):
+        if req.method not in ACCOUNT_METHODS:
+            return HTTPMethodNotAllowed(request=req, headers={
+                'Allow': ', '.join(ACCOUNT_METHODS)})
+        names = self.table.containers(account)
+        headers = {'X-Account-Container-Count': str(len(names)),
+                   'X-Timestamp': Timestamp(0).normal}
+        if req.method == 'HEAD':
+            return HTTPNoContent(request=req, headers=headers)
+        params = listing_params(req)
+        names = [n for n in names
+                 if n.startswith(params.prefix)
+                 and (not params.end_marker or n < params.end_marker)]
+        if params.reverse:
+            names = [n for n in reversed(names)
+                     if not params.marker or n < params.marker]
+        else:
+            names = [n for n in names if n > params.marker]
+        listing = [{'name': n} for n in names[:params.limit]]
+        return self._listing(req, listing, headers, account=account)
+
+    def _listing(self, req, listing, headers, container=None, account=None):
+        out_type = None
+        if 'swift.format_listing' not in req.environ:
+            out_type = get_listing_content_type(req)
+        body, content_type = render(listing, out_type, container, account)
+        headers['Content-Type'] = content_type
+        return Response(request=req, status=200 if body else 204,
+                        body=body, headers=headers)
+
+    # -- containers ----------------------------------------------------------
+    def container(self, req, account, container):
+        if req.method not in CONTAINER_METHODS:
+            return HTTPMethodNotAllowed(request=req, headers={
+                'Allow': ', '.join(CONTAINER_METHODS)})
+        found = self.table.lookup(account, container)
+        if found is None:
+            if req.method in ('PUT', 'POST', 'DELETE'):
+                return HTTPForbidden(
+                    request=req, content_type='text/plain',
+                    body=b'Containers are defined by the sync config\n')
+            return HTTPNotFound(request=req)
+        if req.method == 'PUT':
+            return HTTPAccepted(request=req)
+        if req.method in ('POST', 'DELETE'):
+            return HTTPForbidden(
+                request=req, content_type='text/plain',
+                body=b'Containers are defined by the sync config\n')
+        mapping, provider = found
+        headers = {'X-Timestamp': Timestamp(0).normal}
+        try:
+            if req.method == 'HEAD':
+                next(iter(provider.list(container, limit=1)), None)
+                return HTTPNoContent(request=req, headers=headers)
+            entries = RemoteListing(provider, container, None).page(
+                listing_params(req))
+        except HTTPException:
+            raise
+        except Exception as err:
+            return remote_object.failure(
+                req, self.logger, APP_NAME, mapping,
+                'listing %s/%s' % (account, container), err)
+        for entry in entries:
+            entry.pop('content_location', None)
+        return self._listing(req, entries, headers, container=container)
+
+
+class ObjectHandler(object):
+    """One object request."""
+
+    def __init__(self, app, req, account, container, obj):
+        self.app = app
+        self.req = req
+        self.account = account
+        self.container = container
+        self.obj = obj
+        self.logger = app.logger
+        self.found = app.table.lookup(account, container)
+        self.client_headers = {k.lower(): wsgi_to_str(v)
+                               for k, v in req.headers.items()}
+
+    def lookup(self, container):
+        """(mapping, provider) of another container of the account."""
+        return self.app.table.lookup(self.account, container)
+
+    def handle(self):
+        req = self.req
+        if req.method not in OBJECT_METHODS:
+            return HTTPMethodNotAllowed(request=req, headers={
+                'Allow': ', '.join(OBJECT_METHODS)})
+        if self.found is None:
+            return HTTPNotFound(request=req)
+        mapping, provider = self.found
+        try:
+            return getattr(self, req.method.lower())(provider)
+        except HTTPException:
+            raise
+        except Exception as err:
+            if isinstance(err, RemoteError) and err.permanent:
+                return HTTPBadRequest(request=req, content_type='text/plain',
+                                      body=(err.reason + '\n').encode())
+            return remote_object.failure(
+                req, self.logger, APP_NAME, mapping, '%s %s/%s/%s' % (
+                    req.method, self.account, self.container, self.obj), err)
+
+    def _multipart(self, value):
+        return get_param(self.req, 'multipart-manifest') == value
+
+    # -- reading -------------------------------------------------------------
+    def get(self, provider):
+        if self._multipart('get'):
+            manifest = self._manifest(provider)
+            if manifest is not None:
+                if get_param(self.req, 'format') == 'raw':
+                    manifest = large.raw_manifest(manifest)
+                return HTTPOk(request=self.req,
+                              body=json.dumps(manifest).encode('ascii'),
+                              content_type='application/json; '
+                                           'charset=utf-8',
+                              headers={'X-Static-Large-Object': 'True'})
+        return self.head(provider)
+
+    def head(self, provider):
+        return remote_object.read(self.req, provider, self.container,
+                                  self.obj, self.client_headers,
+                                  HTTPNotFound(request=self.req),
+                                  show_large=True)
+
+    def _manifest(self, provider):
+        """The saved SLO manifest (parsed), or None."""
+        get_manifest = getattr(provider, 'get_manifest', None)
+        text = get_manifest(self.container, self.obj) if get_manifest \
+            else None
+        return json.loads(text) if text else None
+
+    # -- changing ------------------------------------------------------------
+    def post(self, provider):
+        return remote_object.post(self.req, provider, self.container,
+                                  self.obj, self.client_headers,
+                                  HTTPNotFound(request=self.req))
+
+    def delete(self, provider):
+        if not self._multipart('delete'):
+            return remote_object.delete(self.req, provider, self.container,
+                                        self.obj,
+                                        HTTPNotFound(request=self.req))
+        manifest = self._manifest(provider)
+        if manifest is None:
+            return remote_object.delete(self.req, provider, self.container,
+                                        self.obj,
+                                        HTTPNotFound(request=self.req))
+        deleted, missing, errors = large.delete_segments(self.lookup,
+                                                         manifest)
+        if provider.delete(self.container, self.obj):
+            deleted += 1
+        else:
+            missing += 1
+        body = json.dumps({'Number Deleted': deleted,
+                           'Number Not Found': missing,
+                           'Errors': errors,
+                           'Response Status': '200 OK',
+                           'Response Body': ''}).encode('ascii')
+        return HTTPOk(request=self.req, body=body,
+                      content_type='application/json')
+
+    def copy(self, provider):
+        """COPY with Destination: a PUT of the destination from here."""
+        destination = self.req.headers.get('destination', '')
+        container, _, name = destination.lstrip('/').partition('/')
+        if not container or not name:
+            return HTTPPreconditionFailed(
+                request=self.req, body=b'Destination must be '
+                                       b'<container>/<object>\n')
+        env = dict(self.req.environ, REQUEST_METHOD='PUT')
+        env['PATH_INFO'] = '/v1/%s/%s/%s' % (
+            self.req.environ['PATH_INFO'].split('/')[2], container, name)
+        env['HTTP_X_COPY_FROM'] = '/%s/%s' % (self.container, self.obj)
+        env.pop('HTTP_DESTINATION', None)
+        env['CONTENT_LENGTH'] = '0'
+        put = Request(env)
+        handler = ObjectHandler(self.app, put, self.account,
+                                wsgi_to_str(container), wsgi_to_str(name))
+        return handler.handle()
+
+    def _object_headers(self):
+        """User metadata and content headers of the request; a content
+        type guessed from the name when none is given, as Swift does."""
+        headers = {k: v for k, v in self.client_headers.items()
+                   if k.startswith('x-object-meta-') or k in CONTENT_HEADERS}
+        if not headers.get('content-type') or \
+                self.client_headers.get('x-detect-content-type') == 'true':
+            headers['content-type'] = mimetypes.guess_type(self.obj)[0] \
+                or 'application/octet-stream'
+        return headers
+
+    def _check_put(self):
+        req = self.req
+        refused = remote_object.refuse_expiry(req, self.client_headers)
+        if refused:
+            return refused
+        if 'x-object-manifest' in self.client_headers:
+            return HTTPBadRequest(request=req, content_type='text/plain',
+                                  body=b'Dynamic large objects (X-Object-'
+                                       b'Manifest) are not supported; '
+                                       b'use a static large object\n')
+        return self._check_size_and_name() or \
+            constraints.check_metadata(req, 'object')
+
+    def _check_size_and_name(self):
+        """Swift proxy's checks of a new object's length and name."""
+        req = self.req
+        try:
+            length = req.message_length()
+        except (ValueError, AttributeError) as err:
+            return HTTPBadRequest(request=req, content_type='text/plain',
+                                  body=str(err).encode())
+        if length is not None and length > constraints.MAX_FILE_SIZE:
+            return HTTPRequestEntityTooLarge(request=req)
+        if length is None and \
+                req.headers.get('transfer-encoding') != 'chunked':
+            return HTTPLengthRequired(request=req)
+        size = len(self.obj.encode('utf-8'))
+        if size > constraints.MAX_OBJECT_NAME_LENGTH:
+            return HTTPBadRequest(
+                request=req, content_type='text/plain',
+                body=b'Object name length of %d longer than %d' % (
+                    size, constraints.MAX_OBJECT_NAME_LENGTH))
+        return None
+
+    def put(self, provider):
+        refused = self._check_put()
+        if refused:
+            return refused
+        headers = self._object_headers()
+        timestamp = Timestamp.now()
+        if self._multipart('put'):
+            return self._put_manifest(provider, headers, timestamp)
+        if 'x-copy-from' in self.client_headers:
+            spool = self._copy_source(headers)
+            if not isinstance(spool, uploads.Spool):
+                return spool
+        else:
+            try:
+                spool = uploads.spool_request(self.req, self.app.spool_dir)
+            except uploads.ShortBody:
+                return HTTPClientDisconnect(request=self.req)
+            except uploads.TooLarge:
+                return HTTPRequestEntityTooLarge(request=self.req)
+        try:
+            expected = self.client_headers.get('etag', '').strip('"')
+            if expected and expected.lower() != spool.md5:
+                return HTTPUnprocessableEntity(request=self.req)
+            local = LocalObject(self.container, self.obj, headers,
+                                spool.size, spool.md5, timestamp.internal,
+                                spool.open)
+            return self._store(provider, local)
+        finally:
+            spool.close()
+
+    def _store(self, provider, local):
+        provider.check(local)
+        provider.put(local)
+        return HTTPCreated(request=self.req, headers={
+            'Etag': local.etag,
+            'Last-Modified': time.strftime(
+                '%a, %d %b %Y %H:%M:%S GMT',
+                time.gmtime(float(Timestamp(local.timestamp)))),
+            'X-Timestamp': Timestamp(local.timestamp).normal})
+
+    def _copy_source(self, headers):
+        """A Spool of the X-Copy-From object with the metadata the copy
+        gets merged into ``headers``, or the response to send."""
+        source = self.client_headers['x-copy-from']
+        container, _, name = source.lstrip('/').partition('/')
+        found = self.lookup(container) if name else None
+        if found is None:
+            return HTTPPreconditionFailed(
+                request=self.req, body=b'X-Copy-From must name an object '
+                                       b'of a mapped container\n')
+        provider = found[1]
+        remote = provider.head(container, name)
+        if remote is None:
+            return HTTPNotFound(request=self.req)
+        if remote.headers.get('x-static-large-object'):
+            return HTTPBadRequest(request=self.req, content_type='text/plain',
+                                  body=b'Copying a large object is not '
+                                       b'supported\n')
+        fresh = self.client_headers.get('x-fresh-metadata') == 'true'
+        merged = {} if fresh else {
+            k: v for k, v in remote.headers.items()
+            if k.startswith('x-object-meta-') or k in CONTENT_HEADERS}
+        given = self.client_headers.get('content-type')
+        merged.update({k: v for k, v in headers.items()
+                       if k != 'content-type' or given})
+        merged.setdefault('content-type', headers['content-type'])
+        headers.clear()
+        headers.update(merged)
+        reader = remote_object.RemoteReader(provider, container, name)
+        return uploads.spool_reader(reader, remote.size, self.app.spool_dir)
+
+    def _put_manifest(self, provider, headers, timestamp):
+        body = self.req.environ['wsgi.input'].read(
+            large.MAX_MANIFEST_SIZE + 1)
+        try:
+            entries = large.parse_manifest(body)
+            local = large.SloBuilder(self.lookup).build(
+                self.container, self.obj, entries, headers,
+                timestamp.internal)
+        except large.ManifestError as err:
+            lines = [err.reason] + ['%s: %s' % (path, reason)
+                                    for path, reason in err.problems]
+            return HTTPBadRequest(request=self.req, content_type='text/plain',
+                                  body=('\n'.join(lines) + '\n').encode())
+        expected = self.client_headers.get('etag', '').strip('"')
+        if expected and expected.lower() != local.etag:
+            return HTTPUnprocessableEntity(request=self.req)
+        return self._store(provider, local)
+
+
+def app_factory(global_conf, **local_conf):
+    conf = dict(global_conf)
+    conf.update(local_conf)
+    return ProxyMC(conf)

@@ -1,0 +1,49 @@
+"""``proxymc --config proxymc.conf``: run proxymc under Swift's WSGI server.
+
+The config is a paste.deploy file with ``[app:proxymc]`` and
+``[pipeline:main]`` (see :mod:`proxymc.app`).  Swift's server checks the
+cluster hash settings of ``swift.conf`` at start-up; proxymc never hashes a
+path, so on a machine without a Swift cluster (the cloud side) the check is
+satisfied with a placeholder rather than a swift.conf.
+"""
+import argparse
+import os
+import sys
+
+from swift.common import utils
+from swift.common.wsgi import run_wsgi
+
+APP_SECTION = 'proxymc'
+
+
+def _hash_settings_present():
+    try:
+        utils.validate_hash_conf()
+        return True
+    except (utils.InvalidHashPathConfigError, IOError, OSError):
+        return False
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='proxymc', description='Serve the swift-s3-sync namespace '
+        'from the remote store through the Swift API.')
+    parser.add_argument('--config', required=True,
+                        help='paste.deploy config with [app:proxymc]')
+    parser.add_argument('--verbose', '-v', action='store_true',
+                        help='also log to the console')
+    parser.add_argument('--test-config', action='store_true',
+                        help='load the config and the app, then exit')
+    args = parser.parse_args(argv)
+    config = os.path.abspath(args.config)
+    if not os.path.isfile(config):
+        parser.error('no such config file: %s' % config)
+    if not _hash_settings_present():
+        utils.HASH_PATH_SUFFIX = b'proxymc-does-not-hash-paths'
+    return run_wsgi(config, APP_SECTION, verbose=args.verbose,
+                    test_config=args.test_config,
+                    allow_modify_pipeline=False)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
