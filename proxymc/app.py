@@ -98,7 +98,7 @@ from swift.common.utils import Timestamp, get_logger, readconf
 from swift_s3_sync import remote_object
 from swift_s3_sync.listing import RemoteListing, listing_params, render
 from swift_s3_sync.mapping_table import (
-    MappingTable, WatchedFile, every_mapping)
+    Follower, MappingTable, WatchedFile, every_mapping)
 from swift_s3_sync.providers.base import (
     CONTENT_HEADERS, LocalObject, RemoteError)
 from proxymc import auth, large, uploads
@@ -127,7 +127,11 @@ class Users(object):
         self.file = WatchedFile(conf['__file__']) \
             if conf.get('__file__') else None
         self.auth = self._make(conf)
-        self.file and self.file.changed()
+        self.follower = None
+        if self.file is not None:
+            self.file.changed()
+            self.follower = Follower(self.current, self.file.interval,
+                                     logger)
 
     @staticmethod
     def _make(conf):
@@ -146,6 +150,8 @@ class Users(object):
                          'egg:swift-s3-sync#proxymc')
 
     def current(self):
+        if self.follower is not None:
+            self.follower.ensure()
         if self.file is not None and self.file.changed():
             try:
                 fresh = {k: v for k, v in self.conf.items()
@@ -171,7 +177,8 @@ class ProxyMC(object):
             raise ValueError('proxymc needs conf_file (the sync config)')
         self.users = Users(conf, self.logger)
         self.table = table or MappingTable(
-            conf_file, self.logger, wanted=every_mapping, name=APP_NAME)
+            conf_file, self.logger, wanted=every_mapping, name=APP_NAME,
+            follow=True)
         self.spool_dir = conf.get('spool_dir') or None
 
     def __call__(self, env, start_response):

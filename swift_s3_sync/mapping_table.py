@@ -4,6 +4,8 @@ per mapping."""
 import os
 import time
 
+import eventlet
+
 from swift_s3_sync.config import MAPPING_KEYS, ConfigError, load_config
 from swift_s3_sync.providers import provider_for
 
@@ -43,6 +45,35 @@ class WatchedFile(object):
         return True
 
 
+class Follower(object):
+    """Calls ``check`` every ``interval`` seconds in a green thread of
+    each process that uses it, so that every server worker follows a
+    file even while it serves nothing (a worker that only looked when
+    asked could miss a good version between two bad ones).  The thread
+    starts on first use in a process, never in the parent that forks the
+    workers."""
+
+    def __init__(self, check, interval, logger):
+        self.check = check
+        self.interval = interval
+        self.logger = logger
+        self.pid = None
+
+    def ensure(self):
+        if self.pid == os.getpid():
+            return
+        self.pid = os.getpid()
+        eventlet.spawn_n(self._loop)
+
+    def _loop(self):
+        while True:
+            eventlet.sleep(self.interval)
+            try:
+                self.check()
+            except Exception:
+                self.logger.exception('reloading a config file')
+
+
 def merged(mapping):
     """cloud-shunt's selection: mappings with merge_namespaces."""
     return mapping.merge_namespaces
@@ -59,12 +90,16 @@ class MappingTable(object):
     mappings of the same account and container the first wins.  Providers
     survive a reload when their mapping's settings did not change; a file
     that does not load keeps the previous mappings.  ``name`` prefixes log
-    lines.
+    lines.  With ``follow`` a green thread checks the file every
+    ``interval`` seconds (see Follower).
     """
 
     def __init__(self, path, logger, interval=RELOAD_INTERVAL,
-                 clock=time.time, wanted=merged, name='cloud-shunt'):
+                 clock=time.time, wanted=merged, name='cloud-shunt',
+                 follow=False):
         self.path = path
+        self.follower = Follower(self.check, interval, logger) \
+            if follow else None
         self.logger = logger
         self.wanted = wanted
         self.name = name
@@ -74,6 +109,8 @@ class MappingTable(object):
         self.check()
 
     def check(self):
+        if self.follower is not None:
+            self.follower.ensure()
         if not self.file.changed():
             return
         try:

@@ -424,7 +424,8 @@ class CloudShunt(object):
         conf_file = conf.get('conf_file')
         if not conf_file:
             raise ValueError('cloud-shunt needs conf_file (the sync config)')
-        self.table = table or MappingTable(conf_file, self.logger)
+        self.table = table or MappingTable(conf_file, self.logger,
+                                          follow=True)
 
     def _target(self, env):
         """(context class, args) for a request to handle, or None."""
