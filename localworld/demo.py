@@ -1,11 +1,13 @@
 """The demo: the local world, one sync daemon per source node, a mapping
-to each S3 target, sample objects, and what arrived where.
+to each S3 target, sample objects, what arrived where, and the moto copy
+read (and written) through proxymc with the Swift API.
 
     python -m localworld.demo [--keep]
 
 With --keep the world and the daemons stay up afterwards (stop them with
 ``python -m localworld down``).
 """
+import json
 import os
 import sys
 import time
@@ -87,12 +89,38 @@ def main(argv):
             print('  %8d  %s' % (obj['Size'], obj['Key']))
     print('\nstatus of node 1:')
     print(daemons.status(1, as_json=False))
+    show_proxymc(world, mappings[TARGETS.index('moto')], buckets['moto'])
     if not keep:
         daemons.stop()
     if pending:
         print('not synced in time: %s' % ', '.join(sorted(pending)))
         return 1
     return 0
+
+
+def show_proxymc(world, mapping, bucket):
+    """Serve the moto mapping through proxymc; list, read and write."""
+    info = world['proxymc']
+    with open(info['sync_conf']) as f:
+        config = json.load(f)
+    config['containers'] = [mapping]
+    with open(info['sync_conf'] + '.tmp', 'w') as f:
+        json.dump(config, f)
+    os.rename(info['sync_conf'] + '.tmp', info['sync_conf'])
+    time.sleep(1.2)   # proxymc checks its config once a second
+    conn = swiftclient.Connection(info['auth_url'], 'test:tester',
+                                  info['users']['test:tester']['key'])
+    print('\nproxymc (%s) serving the moto copy:' % info['endpoint'])
+    for entry in conn.get_container(CONTAINER)[1]:
+        print('  %8d  %s' % (entry['bytes'], entry['name']))
+    headers, body = conn.get_object(CONTAINER, 'dogs/rex.json')
+    print('  GET dogs/rex.json -> %r, X-Object-Meta-Demo: %s' % (
+        body, headers.get('x-object-meta-demo')))
+    conn.put_object(CONTAINER, 'from-the-cloud.txt', b'written via proxymc')
+    keys = [o['Key'] for o in s3(target_settings(world, 'moto'))
+            .list_objects_v2(Bucket=bucket).get('Contents', [])
+            if o['Key'].endswith('from-the-cloud.txt')]
+    print('  PUT from-the-cloud.txt -> moto key %s' % ', '.join(keys))
 
 
 if __name__ == '__main__':
