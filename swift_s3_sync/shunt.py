@@ -32,9 +32,10 @@ Place the filter after authentication and before the final
 
     [filter:cloud-shunt]
     use = egg:swift-s3-sync#cloud-shunt
-    # The sync daemon's config file (required).  It is read again when its
-    # modification time changes (checked at most once a second); a file
-    # that does not load keeps the previous mappings and logs the error.
+    # The sync daemon's config file (required).  Every proxy worker checks
+    # its modification time once a second and reads it again when it
+    # changed; a file that does not load keeps the previous mappings and
+    # logs the error.
     conf_file = /etc/swift-s3-sync/sync.json
     # Swift's logger options apply (log_name, log_facility, log_level, ...).
 
@@ -88,8 +89,7 @@ Limits
 ------
 * Large objects archived as a multipart upload are served as one plain
   object with their bytes and are not restored (the SLO restore hook is
-  ``ObjectContext._restorable``); a POST to one rewrites its metadata
-  without the large-object marker.
+  ``ObjectContext._restorable``); a POST to one keeps it a large object.
 * Remote listing entries have content type ``application/octet-stream``;
   container HEAD and listing headers (object count, bytes used) are local.
 * A reverse listing reads the remote's names from the end_marker up to the

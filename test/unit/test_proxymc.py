@@ -286,7 +286,8 @@ class TestAuthThroughTheApp(ProxyTestCase):
             resp = self.request('photos/cat.jpg', method, user='reader',
                                 body=b'x', headers={'Destination': 'p/x'})
             self.assertEqual(403, resp.status_int, method)
-        self.assertEqual(['head'], self.remotes['photos'].ops())
+        self.assertFalse({'check', 'put', 'update_metadata', 'delete'} &
+                         set(self.remotes['photos'].ops()))
 
     def test_keys_and_tokens_are_never_logged(self):
         tokens = [self.token(who) for who in USERS]
