@@ -82,6 +82,7 @@ import json
 import mimetypes
 import os
 import time
+from urllib.parse import quote, unquote
 
 from swift.common import constraints
 from swift.common.middleware.listing_formats import get_listing_content_type
@@ -92,7 +93,7 @@ from swift.common.swob import (
     HTTPNoContent,
     HTTPNotFound, HTTPOk, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
     HTTPServerError, HTTPUnprocessableEntity, Request, Response,
-    wsgi_to_str)
+    str_to_wsgi, wsgi_to_str)
 from swift.common.utils import Timestamp, get_logger, readconf
 
 from swift_s3_sync import remote_object
@@ -247,14 +248,13 @@ class ProxyMC(object):
         if req.method == 'HEAD':
             return HTTPNoContent(request=req, headers=headers)
         params = listing_params(req)
+        names = [n for n in names if n.startswith(params.prefix)]
+        low, high = ((params.end_marker, params.marker) if params.reverse
+                     else (params.marker, params.end_marker))
         names = [n for n in names
-                 if n.startswith(params.prefix)
-                 and (not params.end_marker or n < params.end_marker)]
+                 if (not low or n > low) and (not high or n < high)]
         if params.reverse:
-            names = [n for n in reversed(names)
-                     if not params.marker or n < params.marker]
-        else:
-            names = [n for n in names if n > params.marker]
+            names.reverse()
         listing = [{'name': n} for n in names[:params.limit]]
         return self._listing(req, listing, headers, account=account)
 
@@ -374,6 +374,9 @@ class ObjectHandler(object):
 
     # -- changing ------------------------------------------------------------
     def post(self, provider):
+        refused = constraints.check_metadata(self.req, 'object')
+        if refused:
+            return refused
         return remote_object.post(self.req, provider, self.container,
                                   self.obj, self.client_headers,
                                   HTTPNotFound(request=self.req))
@@ -404,22 +407,22 @@ class ObjectHandler(object):
 
     def copy(self, provider):
         """COPY with Destination: a PUT of the destination from here."""
-        destination = self.req.headers.get('destination', '')
+        destination = unquote(self.client_headers.get('destination', ''))
         container, _, name = destination.lstrip('/').partition('/')
         if not container or not name:
             return HTTPPreconditionFailed(
-                request=self.req, body=b'Destination must be '
-                                       b'<container>/<object>\n')
-        env = dict(self.req.environ, REQUEST_METHOD='PUT')
-        env['PATH_INFO'] = '/v1/%s/%s/%s' % (
-            self.req.environ['PATH_INFO'].split('/')[2], container, name)
-        env['HTTP_X_COPY_FROM'] = '/%s/%s' % (self.container, self.obj)
+                request=self.req, content_type='text/plain',
+                body=b'Destination must be <container>/<object>\n')
+        env = dict(self.req.environ, REQUEST_METHOD='PUT',
+                   CONTENT_LENGTH='0')
+        env['PATH_INFO'] = str_to_wsgi('/v1/%s/%s/%s' % (
+            self.account, container, name))
+        env['HTTP_X_COPY_FROM'] = str_to_wsgi(
+            quote('/%s/%s' % (self.container, self.obj)))
         env.pop('HTTP_DESTINATION', None)
-        env['CONTENT_LENGTH'] = '0'
-        put = Request(env)
-        handler = ObjectHandler(self.app, put, self.account,
-                                wsgi_to_str(container), wsgi_to_str(name))
-        return handler.handle()
+        env.pop('HTTP_TRANSFER_ENCODING', None)
+        return ObjectHandler(self.app, Request(env), self.account, container,
+                             name).handle()
 
     def _object_headers(self):
         """User metadata and content headers of the request; a content
@@ -470,6 +473,14 @@ class ObjectHandler(object):
         refused = self._check_put()
         if refused:
             return refused
+        if_none_match = self.client_headers.get('if-none-match')
+        if if_none_match is not None:
+            if if_none_match.strip() != '*':
+                return HTTPBadRequest(request=self.req,
+                                      content_type='text/plain',
+                                      body=b'If-None-Match only supports *\n')
+            if provider.head(self.container, self.obj) is not None:
+                return HTTPPreconditionFailed(request=self.req)
         headers = self._object_headers()
         timestamp = Timestamp.now()
         if self._multipart('put'):
@@ -499,6 +510,9 @@ class ObjectHandler(object):
     def _store(self, provider, local):
         provider.check(local)
         provider.put(local)
+        return self._created(local)
+
+    def _created(self, local):
         return HTTPCreated(request=self.req, headers={
             'Etag': local.etag,
             'Last-Modified': time.strftime(
@@ -509,7 +523,7 @@ class ObjectHandler(object):
     def _copy_source(self, headers):
         """A Spool of the X-Copy-From object with the metadata the copy
         gets merged into ``headers``, or the response to send."""
-        source = self.client_headers['x-copy-from']
+        source = unquote(self.client_headers['x-copy-from'])
         container, _, name = source.lstrip('/').partition('/')
         found = self.lookup(container) if name else None
         if found is None:
@@ -540,11 +554,11 @@ class ObjectHandler(object):
     def _put_manifest(self, provider, headers, timestamp):
         body = self.req.environ['wsgi.input'].read(
             large.MAX_MANIFEST_SIZE + 1)
+        builder = large.SloBuilder(self.lookup)
         try:
             entries = large.parse_manifest(body)
-            local = large.SloBuilder(self.lookup).build(
-                self.container, self.obj, entries, headers,
-                timestamp.internal)
+            local = builder.build(self.container, self.obj, entries, headers,
+                                  timestamp.internal)
         except large.ManifestError as err:
             lines = [err.reason] + ['%s: %s' % (path, reason)
                                     for path, reason in err.problems]
@@ -553,6 +567,12 @@ class ObjectHandler(object):
         expected = self.client_headers.get('etag', '').strip('"')
         if expected and expected.lower() != local.etag:
             return HTTPUnprocessableEntity(request=self.req)
+        in_place = builder.held_by(provider)
+        if in_place is not None:
+            # The remote holds the segments already: write the manifest.
+            provider.check(local)
+            provider.put_manifest(local, in_place)
+            return self._created(local)
         return self._store(provider, local)
 
 

@@ -23,7 +23,8 @@ import hashlib
 import hmac
 import time
 
-from swift.common.swob import HTTPForbidden, HTTPOk, HTTPUnauthorized
+from swift.common.swob import (
+    HTTPForbidden, HTTPOk, HTTPUnauthorized, wsgi_to_str)
 from swift.common.utils import split_path
 
 READ_METHODS = ('GET', 'HEAD')
@@ -69,10 +70,9 @@ def parse_users(conf, reseller_prefix='AUTH'):
         if not account or not user or not words:
             raise ValueError('%s: needs "user_<account>_<user> = <key> '
                              '[.admin]"' % option)
-        unknown = [w for w in words[1:] if w != '.admin']
-        if unknown:
-            raise ValueError('%s: unknown group %s (only .admin is known)'
-                             % (option, unknown[0]))
+        if any(w != '.admin' for w in words[1:]):
+            # The word is not echoed: it may be part of a mistyped key.
+            raise ValueError('%s: only ".admin" may follow the key' % option)
         name = '%s:%s' % (account, user)
         users[name] = User(name, '%s_%s' % (reseller_prefix, account),
                            words[0], '.admin' in words[1:])
@@ -121,8 +121,9 @@ class Auth(object):
             return None
         if user is None or expires < self.clock():
             return None
-        if not hmac.compare_digest(signature,
-                                   self._signature(user, payload)):
+        if not hmac.compare_digest(
+                signature.encode('utf-8', 'surrogateescape'),
+                self._signature(user, payload).encode('ascii')):
             return None
         return user
 
@@ -130,14 +131,15 @@ class Auth(object):
     def get_token(self, req):
         """Answer ``GET /auth/v1.0`` (X-Auth-User/X-Auth-Key or
         X-Storage-User/X-Storage-Pass)."""
-        name = req.headers.get('x-auth-user') or \
-            req.headers.get('x-storage-user')
+        name = wsgi_to_str(req.headers.get('x-auth-user') or
+                           req.headers.get('x-storage-user') or '')
         key = req.headers.get('x-auth-key') or \
             req.headers.get('x-storage-pass')
-        user = self.users.get(name or '')
-        if user is None or key is None or \
-                not hmac.compare_digest(key.encode('utf-8'),
-                                        user.key.encode('utf-8')):
+        key = None if key is None else wsgi_to_str(key)
+        user = self.users.get(name)
+        if user is None or key is None or not hmac.compare_digest(
+                key.encode('utf-8', 'surrogateescape'),
+                user.key.encode('utf-8')):
             return HTTPUnauthorized(request=req, headers={
                 'Www-Authenticate': 'Swift realm="unknown"'})
         token, expires = self.issue(user)
@@ -152,7 +154,7 @@ class Auth(object):
         the 401/403 to send."""
         token = req.headers.get('x-auth-token') or \
             req.headers.get('x-storage-token')
-        user = self.user_for(token)
+        user = self.user_for(wsgi_to_str(token) if token else None)
         if user is None:
             return HTTPUnauthorized(request=req, headers={
                 'Www-Authenticate': 'Swift realm="%s"' % account})
@@ -167,7 +169,7 @@ class Auth(object):
 def is_auth_path(path):
     """``/auth/v1.0`` and friends (``/auth/v1.0/``, ``/v1.0``)."""
     try:
-        parts = split_path(path, 1, 2, True)
+        parts = split_path(path.rstrip('/') or '/', 1, 2, True)
     except ValueError:
         return False
     if parts[0] == 'auth':

@@ -8,9 +8,10 @@ it is HEADed, checked against the entry's etag and size_bytes, and the
 large object's ETag is computed as Swift computes it.  The object is then
 handed to the mapping's provider like one the daemon read from Swift: on
 S3 it becomes one multipart object (one part per segment when the segments
-are valid parts) with the manifest saved beside it; on Swift it becomes an
-SLO over the provider's own segments.  So proxymc, cloud-shunt and the
-daemon read each other's large objects.
+are valid parts) with the manifest saved beside it.  A remote Swift that
+holds the segments already (their containers map to the same cluster and
+account) gets just the manifest, an SLO over those very segments.  So
+proxymc, cloud-shunt and the daemon read each other's large objects.
 
 ``GET ?multipart-manifest=get`` returns the saved manifest (``format=raw``:
 in the PUT format), and ``DELETE ?multipart-manifest=delete`` deletes the
@@ -30,7 +31,10 @@ from swift_s3_sync.remote_object import RemoteReader
 
 MAX_MANIFEST_SEGMENTS = 1000
 MAX_MANIFEST_SIZE = 8 * 1024 * 1024
-ALLOWED_KEYS = {'path', 'etag', 'size_bytes', 'range', 'data'}
+# Each key a manifest entry may have, and the JSON types it may hold.
+ALLOWED_KEYS = {'path': (str,), 'etag': (str, type(None)),
+                'size_bytes': (int, type(None)), 'range': (str, type(None)),
+                'data': (str,)}
 
 
 class ManifestError(Exception):
@@ -57,14 +61,19 @@ def parse_manifest(body):
         raise ManifestError('manifest has more than %d segments' %
                             MAX_MANIFEST_SEGMENTS)
     for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or set(entry) - ALLOWED_KEYS:
+        if not isinstance(entry, dict) or set(entry) - set(ALLOWED_KEYS):
             raise ManifestError('segment %d: keys must be among %s' % (
                 index, ', '.join(sorted(ALLOWED_KEYS))))
+        wrong = [key for key, value in entry.items()
+                 if not isinstance(value, ALLOWED_KEYS[key])
+                 or isinstance(value, bool)]
+        if wrong:
+            raise ManifestError('segment %d: %s has the wrong type' % (
+                index, wrong[0]))
         if ('data' in entry) == ('path' in entry):
             raise ManifestError('segment %d needs either path or data' %
                                 index)
-        if 'path' in entry and (not isinstance(entry['path'], str) or
-                                entry['path'].lstrip('/').count('/') < 1):
+        if 'path' in entry and entry['path'].lstrip('/').count('/') < 1:
             raise ManifestError('segment %d: path must be '
                                 '/container/object' % index)
     return entries
@@ -94,6 +103,8 @@ class SloBuilder(object):
 
     def __init__(self, lookup):
         self.lookup = lookup
+        self.providers = []   # the provider of each segment (None: data)
+        self._segments = []
 
     def _segment(self, index, entry, last):
         """(Segment, stored manifest entry); ValueError with the reason."""
@@ -104,7 +115,7 @@ class SloBuilder(object):
                 raise ValueError('data is not base64')
             segment = Segment(None, None, hashlib.md5(data).hexdigest(),
                               len(data), data=data)
-            return segment, {'data': entry['data']}
+            return segment, {'data': entry['data']}, None
         container, name = _split(entry['path'])
         found = self.lookup(container)
         if found is None:
@@ -135,7 +146,7 @@ class SloBuilder(object):
             raise ValueError('Too small; each segment must be at least '
                              '1 byte.')
         return Segment(container, name, remote.etag, size, byte_range), \
-            stored
+            stored, found[1]
 
     @staticmethod
     def etag(stored):
@@ -152,6 +163,23 @@ class SloBuilder(object):
             digest.update(part.encode('ascii'))
         return digest.hexdigest()
 
+    def held_by(self, provider):
+        """The remote containers of the segments when ``provider``'s store
+        holds every one of them (it can then write just a manifest), else
+        None."""
+        store_key = getattr(provider, 'store_key', None)
+        if store_key is None:
+            return None
+        containers = []
+        for segment, holder in zip(self._segments, self.providers):
+            if holder is None:
+                containers.append(None)
+            elif getattr(holder, 'store_key', lambda: None)() == store_key():
+                containers.append(holder.remote_container(segment.container))
+            else:
+                return None
+        return containers
+
     def open_segment(self, segment):
         if segment.data is not None:
             return io.BytesIO(segment.data)
@@ -163,16 +191,18 @@ class SloBuilder(object):
         segments, stored, problems = [], [], []
         for index, entry in enumerate(entries):
             try:
-                segment, kept = self._segment(index, entry,
-                                              index == len(entries) - 1)
+                segment, kept, provider = self._segment(
+                    index, entry, index == len(entries) - 1)
             except ValueError as err:
                 problems.append([entry.get('path', 'segment %d' % index),
                                  str(err)])
                 continue
             segments.append(segment)
             stored.append(kept)
+            self.providers.append(provider)
         if problems:
             raise ManifestError('bad segments', problems)
+        self._segments = segments
 
         def open_body():
             return ConcatenatedReader([

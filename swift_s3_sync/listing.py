@@ -38,12 +38,14 @@ remote listing has no content types.
 import collections
 import datetime
 import json
+from xml.etree.ElementTree import Element, SubElement
 
 from swift.common.constraints import CONTAINER_LISTING_LIMIT
 from swift.common.middleware.listing_formats import (
     account_to_xml,
     container_to_xml,
-    listing_to_text)
+    listing_to_text,
+    to_xml)
 from swift.common.request_helpers import get_param
 from swift.common.utils import config_true_value
 
@@ -218,8 +220,21 @@ def render(listing, out_type, container=None, account=None):
         body = json.dumps(listing).encode('ascii')
         out_type = 'application/json'
     elif out_type.endswith('/xml'):
-        body = (account_to_xml(listing, account) if account is not None
-                else container_to_xml(listing, container))
+        if account is None:
+            body = container_to_xml(listing, container)
+        elif listing and 'count' not in listing[0]:
+            body = _names_to_xml(listing, account)
+        else:
+            body = account_to_xml(listing, account)
     else:
         body = listing_to_text(listing)
     return body, out_type + '; charset=utf-8'
+
+
+def _names_to_xml(listing, account):
+    """An account listing whose entries have only names (no counts)."""
+    root = Element('account', {'name': account})
+    for record in listing:
+        SubElement(SubElement(root, 'container'), 'name').text = \
+            record['name']
+    return to_xml(root)

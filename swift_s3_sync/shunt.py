@@ -293,7 +293,8 @@ class ObjectContext(_ShuntContext):
                 EQUAL else 'pending'
         except Exception as err:
             self.logger.warning('cloud-shunt: sync status of %s: %s',
-                                self.what, remote_object.scrub(str(err), self.mapping))
+                                self.what,
+                                remote_object.scrub(str(err), self.mapping))
             return 'unknown'
 
     # -- GET and HEAD --------------------------------------------------------

@@ -6,6 +6,7 @@ the same timestamp are found with one listing and not sent again, and the
 segments of older versions are deleted once a new manifest is in place, so
 a failed upload never leaves a manifest pointing at missing segments.
 """
+import base64
 import functools
 import json
 from urllib.parse import quote, unquote
@@ -26,6 +27,36 @@ from swift_s3_sync.providers.swift_wire import (
 class SwiftLargeObjects(object):
     """The large-object half of SwiftProvider (a mixin: it uses the
     provider's _call, _put and remote_container)."""
+
+    def store_key(self):
+        """What names the remote store: providers with equal keys can
+        refer to each other's objects."""
+        m = self.mapping
+        return ('swift', m.aws_endpoint, m.aws_identity, m.remote_account)
+
+    def put_manifest(self, local, remote_containers):
+        """An SLO over segments this store already holds (``local.
+        segments[i]`` is in ``remote_containers[i]``): only the manifest is
+        written, no bytes move.  Swift checks every segment."""
+        manifest = []
+        for segment, container in zip(local.segments, remote_containers):
+            if segment.data is not None:
+                manifest.append({'data': base64.b64encode(
+                    segment.data).decode('ascii')})
+                continue
+            entry = {'path': '/%s/%s' % (container, segment.name),
+                     'etag': segment.etag}
+            if segment.range:
+                entry['range'] = '%d-%d' % segment.range
+            manifest.append(entry)
+        headers = self._object_headers(local)
+        content_type = headers.pop('content-type', None)
+        self._put(self.remote_container(local.container), local.name,
+                  json.dumps(manifest), query_string='multipart-manifest=put',
+                  content_type=content_type, headers=headers)
+        if content_type:
+            headers['content-type'] = content_type
+        return self._written(local, headers)
 
     def segments_container(self, container):
         return self.remote_container(container) + SEGMENTS_SUFFIX
