@@ -159,10 +159,10 @@ class Users(object):
                          if not k.startswith('user')}
                 fresh.update(self._section(self.file.path))
                 self.auth = self._make(fresh)
-                self.logger.info('proxymc: %d user(s) from %s',
+                self.logger.info('users: %d from %s',
                                  len(self.auth.users), self.file.path)
             except (ValueError, IOError, OSError) as err:
-                self.logger.error('proxymc: users not reloaded from %s: %s',
+                self.logger.error('users: not reloaded from %s: %s',
                                   self.file.path, err)
         return self.auth
 
@@ -178,7 +178,7 @@ class ProxyMC(object):
             raise ValueError('proxymc needs conf_file (the sync config)')
         self.users = Users(conf, self.logger)
         self.table = table or MappingTable(
-            conf_file, self.logger, wanted=every_mapping, name=APP_NAME,
+            conf_file, self.logger, wanted=every_mapping, name='sync config',
             follow=True)
         self.spool_dir = conf.get('spool_dir') or None
 
@@ -189,7 +189,7 @@ class ProxyMC(object):
         except HTTPException as err:
             resp = err
         except Exception:
-            self.logger.exception('proxymc: %s %s', req.method, req.path)
+            self.logger.exception('%s %s', req.method, req.path)
             resp = HTTPServerError(request=req, body=b'Internal error\n',
                                    content_type='text/plain')
         return resp(env, start_response)
@@ -297,7 +297,7 @@ class ProxyMC(object):
             raise
         except Exception as err:
             return remote_object.failure(
-                req, self.logger, APP_NAME, mapping,
+                req, self.logger, 'remote', mapping,
                 'listing %s/%s' % (account, container), err)
         for entry in entries:
             entry.pop('content_location', None)
@@ -339,7 +339,7 @@ class ObjectHandler(object):
                 return HTTPBadRequest(request=req, content_type='text/plain',
                                       body=(err.reason + '\n').encode())
             return remote_object.failure(
-                req, self.logger, APP_NAME, mapping, '%s %s/%s/%s' % (
+                req, self.logger, 'remote', mapping, '%s %s/%s/%s' % (
                     req.method, self.account, self.container, self.obj), err)
 
     def _multipart(self, value):
