@@ -567,11 +567,11 @@ class ObjectHandler(object):
         expected = self.client_headers.get('etag', '').strip('"')
         if expected and expected.lower() != local.etag:
             return HTTPUnprocessableEntity(request=self.req)
-        in_place = builder.held_by(provider)
-        if in_place is not None:
-            # The remote holds the segments already: write the manifest.
+        holders = builder.held_by(provider)
+        if holders is not None:
+            # The remote holds the segments already: build it there.
             provider.check(local)
-            provider.put_manifest(local, in_place)
+            provider.put_manifest(local, holders)
             return self._created(local)
         return self._store(provider, local)
 

@@ -8,9 +8,11 @@ it is HEADed, checked against the entry's etag and size_bytes, and the
 large object's ETag is computed as Swift computes it.  The object is then
 handed to the mapping's provider like one the daemon read from Swift: on
 S3 it becomes one multipart object (one part per segment when the segments
-are valid parts) with the manifest saved beside it.  A remote Swift that
-holds the segments already (their containers map to the same cluster and
-account) gets just the manifest, an SLO over those very segments.  So
+are valid parts) with the manifest saved beside it.  When the remote holds
+the segments already (their containers map to the same bucket, or the same
+Swift cluster and account), no bytes pass through proxymc: S3 copies each
+segment into its part server-side, Swift gets just the manifest, an SLO
+over those very segments.  So
 proxymc, cloud-shunt and the daemon read each other's large objects.
 
 ``GET ?multipart-manifest=get`` returns the saved manifest (``format=raw``:
@@ -104,7 +106,6 @@ class SloBuilder(object):
     def __init__(self, lookup):
         self.lookup = lookup
         self.providers = []   # the provider of each segment (None: data)
-        self._segments = []
 
     def _segment(self, index, entry, last):
         """(Segment, stored manifest entry); ValueError with the reason."""
@@ -164,21 +165,17 @@ class SloBuilder(object):
         return digest.hexdigest()
 
     def held_by(self, provider):
-        """The remote containers of the segments when ``provider``'s store
-        holds every one of them (it can then write just a manifest), else
-        None."""
+        """The providers holding the segments (None for inline data) when
+        every one belongs to ``provider``'s store, which can then build
+        the object from them without our reading the bytes; else None."""
         store_key = getattr(provider, 'store_key', None)
         if store_key is None:
             return None
-        containers = []
-        for segment, holder in zip(self._segments, self.providers):
-            if holder is None:
-                containers.append(None)
-            elif getattr(holder, 'store_key', lambda: None)() == store_key():
-                containers.append(holder.remote_container(segment.container))
-            else:
+        for holder in self.providers:
+            if holder is not None and getattr(
+                    holder, 'store_key', lambda: None)() != store_key():
                 return None
-        return containers
+        return list(self.providers)
 
     def open_segment(self, segment):
         if segment.data is not None:
@@ -202,7 +199,6 @@ class SloBuilder(object):
             self.providers.append(provider)
         if problems:
             raise ManifestError('bad segments', problems)
-        self._segments = segments
 
         def open_body():
             return ConcatenatedReader([

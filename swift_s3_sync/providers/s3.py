@@ -316,7 +316,10 @@ class S3Provider(Provider):
                 close()
         return self._written(local, resp.get('ETag', local.etag))
 
-    def _put_large(self, local):
+    def _put_large(self, local, parts=None):
+        """A multipart upload of ``parts`` ((body, size, md5) in order;
+        by default one per segment when the segments are valid parts,
+        else cut from the whole stream), the manifest saved beside it."""
         params = self._write_params(local)
         if self.mapping.is_google() or local.size < multipart.MIN_PART:
             # Google takes a large object as one object (up to 5 TiB).
@@ -331,9 +334,11 @@ class S3Provider(Provider):
             uploader = multipart.MultipartUploader(
                 self._call, params['Bucket'], params['Key'])
             uploader.abort_leftovers()
-            predictable = multipart.one_part_per_segment(local.segments)
-            parts = (multipart.segment_parts(local) if predictable
-                     else multipart.streamed_parts(local))
+            predictable = parts is not None or \
+                multipart.one_part_per_segment(local.segments)
+            if parts is None:
+                parts = (multipart.segment_parts(local) if predictable
+                         else multipart.streamed_parts(local))
             params.pop(RAW_HEADERS, None)  # Expires goes on the PUT only
             etag = uploader.upload(params, parts, predictable)
         if local.manifest is not None:
@@ -342,6 +347,27 @@ class S3Provider(Provider):
                        Body=local.manifest.encode('utf-8'),
                        ContentType='application/json')
         return self._written(local, etag)
+
+    def store_key(self):
+        """What names the remote store: providers with equal keys can
+        refer to each other's objects."""
+        m = self.mapping
+        return ('s3', m.aws_endpoint, m.aws_identity, m.aws_bucket)
+
+    def put_manifest(self, local, holders):
+        """A large object whose segments this bucket holds already
+        (``holders[i]``, a provider of this store, has ``local.segments
+        [i]``): each segment becomes a part the server copies, so no bytes
+        pass through us.  Segments that are not valid parts are read and
+        written again by put()."""
+        if self.mapping.is_google() or \
+                not multipart.one_part_per_segment(local.segments):
+            return self.put(local)
+        sources = [{'Bucket': self.mapping.aws_bucket,
+                    'Key': holder.key_for(seg.container, seg.name)}
+                   for seg, holder in zip(local.segments, holders)]
+        return self._put_large(
+            local, multipart.copied_parts(local.segments, sources))
 
     def manifest_key(self, container, name):
         return meta.manifest_key(self.mapping.account, container, name,

@@ -10,6 +10,9 @@ on the way and sent as Content-MD5.  Either way the Swift ETag of the large
 object is recorded in the object's metadata, which is what later
 comparisons use.
 
+Segments that are already objects of the same bucket (proxymc's manifest
+PUTs) become parts copied by the server (UploadPartCopy).
+
 An upload that fails is aborted; one left behind by a killed daemon is found
 (by key) and aborted before the next upload of the same object.
 """
@@ -62,6 +65,24 @@ def segment_parts(local):
         yield local.open_segment(seg), seg.size, seg.etag
 
 
+class PartCopy(object):
+    """A part the server copies from another object of the bucket
+    (UploadPartCopy): no bytes pass through us."""
+
+    def __init__(self, source):
+        self.source = source   # {'Bucket': ..., 'Key': ...}
+
+    def close(self):
+        pass
+
+
+def copied_parts(segments, sources):
+    """(PartCopy, size, md5) per segment; ``sources[i]`` holds
+    ``segments[i]`` whole."""
+    for seg, source in zip(segments, sources):
+        yield PartCopy(source), seg.size, seg.etag
+
+
 def streamed_parts(local):
     """(body, size, md5) for fixed-size parts cut from the whole stream."""
     part_size = part_size_for(local.size)
@@ -112,14 +133,20 @@ class MultipartUploader(object):
         try:
             done, md5s = [], []
             for number, (body, size, md5) in enumerate(parts, 1):
+                part = dict(Bucket=self.bucket, Key=self.key,
+                            UploadId=upload_id, PartNumber=number)
                 try:
-                    resp = self.call(
-                        'upload_part', Bucket=self.bucket, Key=self.key,
-                        UploadId=upload_id, PartNumber=number, Body=body,
-                        ContentLength=size, ContentMD5=_content_md5(md5))
+                    if isinstance(body, PartCopy):
+                        etag = self.call('upload_part_copy',
+                                         CopySource=body.source, **part
+                                         )['CopyPartResult']['ETag']
+                    else:
+                        etag = self.call(
+                            'upload_part', Body=body, ContentLength=size,
+                            ContentMD5=_content_md5(md5), **part)['ETag']
                 finally:
                     body.close()
-                done.append({'PartNumber': number, 'ETag': resp['ETag']})
+                done.append({'PartNumber': number, 'ETag': etag})
                 md5s.append(md5)
             resp = self.call('complete_multipart_upload', Bucket=self.bucket,
                              Key=self.key, UploadId=upload_id,

@@ -34,16 +34,17 @@ class SwiftLargeObjects(object):
         m = self.mapping
         return ('swift', m.aws_endpoint, m.aws_identity, m.remote_account)
 
-    def put_manifest(self, local, remote_containers):
-        """An SLO over segments this store already holds (``local.
-        segments[i]`` is in ``remote_containers[i]``): only the manifest is
-        written, no bytes move.  Swift checks every segment."""
+    def put_manifest(self, local, holders):
+        """An SLO over segments this store already holds (``holders[i]``,
+        a provider of this store, has ``local.segments[i]``): only the
+        manifest is written, no bytes move.  Swift checks every segment."""
         manifest = []
-        for segment, container in zip(local.segments, remote_containers):
+        for segment, holder in zip(local.segments, holders):
             if segment.data is not None:
                 manifest.append({'data': base64.b64encode(
                     segment.data).decode('ascii')})
                 continue
+            container = holder.remote_container(segment.container)
             entry = {'path': '/%s/%s' % (container, segment.name),
                      'etag': segment.etag}
             if segment.range:

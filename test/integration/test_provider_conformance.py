@@ -14,6 +14,7 @@ backend; :class:`LargeObjectContract` adds what only a remote Swift keeps
 has a few checks of its documented remote layout, options and logging.
 """
 import hashlib
+import io
 import json
 import logging
 import time
@@ -412,6 +413,26 @@ class SharedLargeObjectContract(object):
         self.check_copy(local, data)
         self.assertTrue(self.provider.delete('c', 'dyn'))
         self.assertIsNone(self.provider.head('c', 'dyn'))
+
+
+    def test_large_from_objects_the_store_holds(self):
+        # proxymc's manifest PUTs: the segments are objects of the same
+        # store already, and the object is made from them there.
+        local, data = self.large('held', [5 * MiB, 5 * MiB, 1024])
+        holder = self.make_provider()
+        self.assertEqual(self.provider.store_key(), holder.store_key())
+        for seg in local.segments:
+            piece = local.open_segment(seg).read()
+            self.put(LocalObject(seg.container, seg.name, {}, len(piece),
+                                 md5(piece), '1700000000.00000',
+                                 lambda piece=piece: io.BytesIO(piece)))
+
+        def no_reading(*args):
+            raise AssertionError('the bytes were read through us')
+        local.open_body = local.open_segment = no_reading
+        self.provider.check(local)
+        self.provider.put_manifest(local, [holder] * len(local.segments))
+        self.check_copy(local, data)
 
 
 class LargeObjectContract(SharedLargeObjectContract):

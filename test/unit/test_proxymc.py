@@ -468,6 +468,28 @@ class TestSlo(ProxyTestCase):
                          [(e['name'], e['bytes']) for e in stored])
         self.assertEqual(b'abcdeXYZ', self.remote.body('photos', 'big'))
 
+    def test_segments_the_store_holds_are_not_read(self):
+        made = []
+        for remote in (self.remote, self.segs):
+            remote.store_key = lambda: ('s3', 'endpoint', 'key', 'bucket')
+        self.remote.put_manifest = lambda local, holders: made.append(
+            (local.large, local.size, holders))
+        resp = self.put_manifest([self.entry('one', b'abcde'),
+                                  {'data': base64.b64encode(b'!').decode()},
+                                  self.entry('two', b'XYZ')])
+        self.assertEqual(201, resp.status_int, resp.body)
+        self.assertEqual([('slo', 9, [self.segs, None, self.segs])], made)
+        self.assertNotIn('put', self.remote.ops())
+        self.assertNotIn('get', self.segs.ops())
+
+    def test_segments_of_another_store_are_copied(self):
+        self.remote.store_key = lambda: ('s3', 'endpoint', 'key', 'bucket')
+        self.segs.store_key = lambda: ('s3', 'endpoint', 'key', 'other')
+        self.remote.put_manifest = None   # would fail if called
+        resp = self.put_manifest([self.entry('one', b'abcde')])
+        self.assertEqual(201, resp.status_int, resp.body)
+        self.assertEqual(b'abcde', self.remote.body('photos', 'big'))
+
     def test_bad_segments(self):
         resp = self.put_manifest([
             {'path': '/segs/nope'}, self.entry('one', b'abcdef'),
