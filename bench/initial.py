@@ -31,7 +31,8 @@ from test.integration.counting_proxy import CountingProxy
 from bench.common import (
     ACCOUNT, PYTHON, USER, Cleanup, Destination, OnceRun, ThreadConns, check_metadata, classify, daemon_mapping, daemon_startup, delete_source_container, endpoint_of, log, make_daemons, make_source_objects, our_key_prefix, parallel, per_object_detail, provider, s3_client, swift_conn, unique, wait_complete, wait_source_listing, write_count)
 from bench.peers import Rclone
-from bench.procstats import free_port, node_spec, swiftops, wait_http_ok
+from bench.procstats import node_spec, swiftops, wait_http_ok
+from localworld.procs import free_port
 
 ORIGINAL_REQUESTS = 4.0   # 1 PUT + 3 HEADs per object, 3 replicas
 ORIGINAL_LABEL = ('original swift-s3-sync: 1 PUT + 3 HEAD per object '

@@ -1,7 +1,6 @@
 """Measuring processes (RSS, CPU) and small process helpers."""
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -72,14 +71,6 @@ def measure_process(argv, log_path, timeout=3600, period=0.05):
             'rss_max_mib': max(samples) / 1024.0 if samples else None,
             'rss_samples': len(samples),
             'exit': proc.returncode}
-
-
-def free_port():
-    sock = socket.socket()
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 def wait_http_ok(port, pid, path='/healthcheck', timeout=60):

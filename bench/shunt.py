@@ -20,7 +20,8 @@ from localworld.daemons import s3_mapping
 
 from bench.common import (
     PYTHON, Cleanup, Destination, delete_source_container, log, make_source_objects, percentile, swift_conn, unique, wait_source_listing)
-from bench.procstats import free_port, wait_http_ok
+from bench.procstats import wait_http_ok
+from localworld.procs import free_port
 
 SHUNT = 'cloud-shunt'
 

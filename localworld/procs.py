@@ -146,3 +146,12 @@ def wait_until(check, what, deadline, world_dir=None, pid=None, log=None):
         time.sleep(0.1)
     raise WorldError('%s did not answer in time%s' % (
         what, '; see %s' % log if log else ''))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port

@@ -14,7 +14,7 @@ import urllib.request
 
 from localworld import procs
 from localworld.service import Service
-from localworld.swift_cluster import USERS
+from localworld.swift_cluster import described_users, tempauth_users
 
 PIPELINE = ('catch_errors gatekeeper healthcheck proxy-logging '
             'listing_formats proxymc')
@@ -39,11 +39,7 @@ class ProxyMCServer(Service):
         return os.path.join(self.root, 'sync.json')
 
     def _conf(self):
-        users = ''.join(
-            'user_%s_%s = %s%s\n' % (
-                user.split(':')[0], user.split(':')[1], key,
-                ' .admin' if admin else '')
-            for user, (_, key, admin) in sorted(USERS.items()))
+        users = tempauth_users()
         text = (
             '[DEFAULT]\nbind_ip = 127.0.0.1\nbind_port = %(port)d\n'
             'workers = 2\nuser = %(user)s\nlog_name = proxymc\n\n'
@@ -92,8 +88,6 @@ class ProxyMCServer(Service):
             'auth_url': self.url() + '/auth/v1.0',
             'conf': self.conf_path(),
             'sync_conf': self.sync_conf_path(),
-            'users': {user: {'account': 'AUTH_' + account, 'key': key,
-                             'admin': admin}
-                      for user, (account, key, admin) in USERS.items()},
+            'users': described_users(),
         }
 

@@ -33,6 +33,21 @@ USERS = {
     'test:tester3': ('test', 'testing3', False),
 }
 
+
+def tempauth_users():
+    """USERS as tempauth (and proxymc) config lines."""
+    return ''.join(
+        'user_%s_%s = %s%s\n' % (user.split(':')[0], user.split(':')[1], key,
+                                 ' .admin' if admin else '')
+        for user, (_, key, admin) in sorted(USERS.items()))
+
+
+def described_users():
+    """USERS as world.json lists them for clients."""
+    return {user: {'account': 'AUTH_' + account, 'key': key, 'admin': admin}
+            for user, (account, key, admin) in USERS.items()}
+
+
 SERVERS = (('object', 0), ('container', 1), ('account', 2))
 
 
@@ -134,11 +149,7 @@ class SwiftCluster(Service):
     def _proxy_conf(self):
         filters = project_filters()
         project = ''.join(f + ' ' for f in filters)
-        users = ''.join(
-            'user_%s_%s = %s%s\n' % (
-                user.split(':')[0], user.split(':')[1], key,
-                ' .admin' if admin else '')
-            for user, (_, key, admin) in sorted(USERS.items()))
+        users = tempauth_users()
         text = (
             '[DEFAULT]\nbind_ip = 127.0.0.1\nbind_port = %(port)d\n'
             'workers = 0\nswift_dir = %(swift_dir)s\n'
@@ -266,9 +277,7 @@ class SwiftCluster(Service):
             'proxy_conf': self.proxy_conf_path(),
             'project_conf': self.project_conf,
             'replicas': self.replicas,
-            'users': {user: {'account': 'AUTH_' + account, 'key': key,
-                             'admin': admin}
-                      for user, (account, key, admin) in USERS.items()},
+            'users': described_users(),
             's3': {'endpoint': self.proxy_url(), 'access_key': 'test:tester',
                    'secret_key': USERS['test:tester'][1],
                    'region': 'us-east-1', 'addressing': 'path'},

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import tempfile
 import time
 import unittest
@@ -22,6 +21,7 @@ import swiftclient
 from swiftclient.service import SwiftService, SwiftUploadObject
 
 from localworld.daemons import SyncDaemons, target_mapping
+from localworld.procs import free_port
 from swift_s3_sync.providers import provider_for
 from test.integration.test_shunt import (
     RELOAD_WAIT, parsed_mapping, put_concurrently, swift_conn_to_target,
@@ -65,14 +65,6 @@ def proxymc_conn(user='test:tester'):
 
 def proxymc_log(world):
     return os.path.join(world['world_dir'], 'logs', 'proxymc.log')
-
-
-def free_port():
-    sock = socket.socket()
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 class ProxyMCWorld(unittest.TestCase):
