@@ -13,12 +13,16 @@ comparisons use.
 Segments that are already objects of the same bucket (proxymc's manifest
 PUTs) become parts copied by the server (UploadPartCopy).
 
+Up to PART_CONCURRENCY parts are sent at once (green threads, as
+everywhere in the daemon), and at most one part more is read ahead.
 An upload that fails is aborted; one left behind by a killed daemon is found
 (by key) and aborted before the next upload of the same object.
 """
 import base64
 import hashlib
 import tempfile
+
+import eventlet
 
 from swift_s3_sync.providers.base import RemoteError
 
@@ -27,6 +31,7 @@ MIN_PART = 5 * MiB
 MAX_PART = 5 * 1024 * MiB
 MAX_PARTS = 10000
 STREAM_PART = 8 * MiB
+PART_CONCURRENCY = 4   # parts in flight per upload
 SPOOL_IN_MEMORY = 8 * MiB
 READ_CHUNK = 1 * MiB
 
@@ -126,28 +131,47 @@ class MultipartUploader(object):
                 self.call('abort_multipart_upload', Bucket=self.bucket,
                           Key=self.key, UploadId=upload['UploadId'])
 
-    def upload(self, create_params, parts, predictable):
-        """Run the upload; returns the remote ETag."""
+    def _send(self, upload_id, number, body, size, md5):
+        """Upload (or have the server copy) one part; its ETag."""
+        part = dict(Bucket=self.bucket, Key=self.key, UploadId=upload_id,
+                    PartNumber=number)
+        try:
+            if isinstance(body, PartCopy):
+                return self.call('upload_part_copy', CopySource=body.source,
+                                 **part)['CopyPartResult']['ETag']
+            return self.call('upload_part', Body=body, ContentLength=size,
+                             ContentMD5=_content_md5(md5), **part)['ETag']
+        finally:
+            body.close()
+
+    def upload(self, create_params, parts, predictable,
+               concurrency=PART_CONCURRENCY):
+        """Run the upload, ``concurrency`` parts at a time; returns the
+        remote ETag.  The next part is only prepared when a slot is free,
+        so at most ``concurrency`` + 1 parts are held at once."""
         upload_id = self.call('create_multipart_upload',
                               **create_params)['UploadId']
         try:
-            done, md5s = [], []
-            for number, (body, size, md5) in enumerate(parts, 1):
-                part = dict(Bucket=self.bucket, Key=self.key,
-                            UploadId=upload_id, PartNumber=number)
+            etags, md5s, failures = {}, [], []
+            pool = eventlet.GreenPool(concurrency)
+
+            def send(number, body, size, md5):
                 try:
-                    if isinstance(body, PartCopy):
-                        etag = self.call('upload_part_copy',
-                                         CopySource=body.source, **part
-                                         )['CopyPartResult']['ETag']
-                    else:
-                        etag = self.call(
-                            'upload_part', Body=body, ContentLength=size,
-                            ContentMD5=_content_md5(md5), **part)['ETag']
-                finally:
-                    body.close()
-                done.append({'PartNumber': number, 'ETag': etag})
+                    etags[number] = self._send(upload_id, number, body,
+                                               size, md5)
+                except BaseException as err:   # raised below, in order
+                    failures.append(err)
+            for number, (body, size, md5) in enumerate(parts, 1):
                 md5s.append(md5)
+                if failures:
+                    body.close()
+                    break
+                pool.spawn_n(send, number, body, size, md5)
+            pool.waitall()
+            if failures:
+                raise failures[0]
+            done = [{'PartNumber': n, 'ETag': etags[n]}
+                    for n in range(1, len(md5s) + 1)]
             resp = self.call('complete_multipart_upload', Bucket=self.bucket,
                              Key=self.key, UploadId=upload_id,
                              MultipartUpload={'Parts': done})

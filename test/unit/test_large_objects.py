@@ -4,6 +4,8 @@ import io
 import json
 import unittest
 
+import eventlet
+
 from swift_s3_sync.local_objects import ConcatenatedReader, LocalObjects
 from swift_s3_sync.providers import s3_multipart as multipart
 from swift_s3_sync.providers.base import LocalObject, Segment
@@ -52,6 +54,86 @@ class TestPlanning(unittest.TestCase):
         self.assertEqual(data, b''.join(p for p, _, _ in parts))
         for body, _, md5 in parts:
             self.assertEqual(hashlib.md5(body).hexdigest(), md5)
+
+
+class Body(io.BytesIO):
+    closed_ones = []
+
+    def close(self):
+        Body.closed_ones.append(self.getvalue())
+        super().close()
+
+
+class FakeS3(object):
+    """The boto calls of a multipart upload; parts take a little while so
+    that several are in flight at once; ``fail_part`` fails one."""
+
+    def __init__(self, fail_part=None):
+        self.fail_part = fail_part
+        self.in_flight = self.most_in_flight = 0
+        self.calls = []
+
+    def __call__(self, op, **params):
+        self.calls.append((op, params.get('PartNumber')))
+        if op == 'create_multipart_upload':
+            return {'UploadId': 'u1'}
+        if op in ('upload_part', 'upload_part_copy'):
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            eventlet.sleep(0.01 * (5 - params['PartNumber'] % 5))
+            self.in_flight -= 1
+            if params['PartNumber'] == self.fail_part:
+                raise multipart.RemoteError('part failed', 500)
+            etag = '"p%d"' % params['PartNumber']
+            if op == 'upload_part_copy':
+                return {'CopyPartResult': {'ETag': etag}}
+            return {'ETag': etag}
+        if op == 'complete_multipart_upload':
+            self.completed = params['MultipartUpload']['Parts']
+            return {'ETag': '"done-%d"' % len(self.completed)}
+        return {}
+
+
+class TestMultipartUpload(unittest.TestCase):
+
+    def parts(self, count):
+        for i in range(count):
+            data = b'%d' % i
+            yield Body(data), len(data), hashlib.md5(data).hexdigest()
+
+    def test_parts_in_flight_together_and_completed_in_order(self):
+        s3 = FakeS3()
+        uploader = multipart.MultipartUploader(s3, 'b', 'k')
+        etag = uploader.upload({}, self.parts(10), False, concurrency=3)
+        self.assertEqual('done-10', etag)
+        self.assertEqual(3, s3.most_in_flight)
+        self.assertEqual(list(range(1, 11)),
+                         [p['PartNumber'] for p in s3.completed])
+        self.assertEqual(['"p%d"' % n for n in range(1, 11)],
+                         [p['ETag'] for p in s3.completed])
+
+    def test_a_failed_part_aborts_and_closes_every_body(self):
+        Body.closed_ones = []
+        s3 = FakeS3(fail_part=2)
+        uploader = multipart.MultipartUploader(s3, 'b', 'k')
+        with self.assertRaises(multipart.RemoteError):
+            uploader.upload({}, self.parts(20), False, concurrency=2)
+        ops = [op for op, _ in s3.calls]
+        self.assertEqual('abort_multipart_upload', ops[-1])
+        self.assertNotIn('complete_multipart_upload', ops)
+        sent = [n for op, n in s3.calls if op == 'upload_part']
+        self.assertLess(max(sent), 20)   # stopped early
+        # Every body read from the parts was closed, sent or not.
+        self.assertEqual(len(sent) + 1, len(Body.closed_ones))
+
+    def test_copied_parts_are_copied_by_the_server(self):
+        s3 = FakeS3()
+        segments = [seg(5 * MiB), seg(1)]
+        parts = multipart.copied_parts(segments, [{'Key': 'a'},
+                                                  {'Key': 'b'}])
+        multipart.MultipartUploader(s3, 'b', 'k').upload({}, parts, False)
+        self.assertEqual(['upload_part_copy'] * 2, [
+            op for op, n in s3.calls if n])
 
 
 class FakeClient(object):
