@@ -8,10 +8,11 @@ satisfied with a placeholder rather than a swift.conf.
 """
 import argparse
 import os
+import pwd
 import sys
 
 from swift.common import utils
-from swift.common.wsgi import run_wsgi
+from swift.common.wsgi import appconfig, run_wsgi
 
 APP_SECTION = 'proxymc'
 
@@ -22,6 +23,24 @@ def _hash_settings_present():
         return True
     except (utils.InvalidHashPathConfigError, IOError, OSError):
         return False
+
+
+def _config_problem(config):
+    """A one-line reason why Swift's server would fail on this config
+    with a traceback, or None."""
+    try:
+        conf = appconfig(config, name=APP_SECTION)
+    except Exception as err:
+        return 'cannot load [app:%s] from %s: %s' % (APP_SECTION, config,
+                                                     err)
+    user = conf.get('user', 'swift')
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        return ('user %r (the "user" option, default "swift") does not '
+                'exist on this machine; set user = <name> in [DEFAULT] of '
+                '%s' % (user, config))
+    return None
 
 
 def main(argv=None):
@@ -38,6 +57,9 @@ def main(argv=None):
     config = os.path.abspath(args.config)
     if not os.path.isfile(config):
         parser.error('no such config file: %s' % config)
+    problem = _config_problem(config)
+    if problem:
+        parser.exit(1, 'proxymc: %s\n' % problem)
     if not _hash_settings_present():
         utils.HASH_PATH_SUFFIX = b'proxymc-does-not-hash-paths'
     return run_wsgi(config, APP_SECTION, verbose=args.verbose,
