@@ -93,6 +93,15 @@ def run(bench):
                   peer='GET of the SLO from the source proxy, best of 3 '
                   '(read limit)',
                   peer_value=read_limit, detail=detail)
+            startup = ours['startup']
+            if theirs['seconds'] is not None and startup is not None and \
+                    ours['seconds'] > startup:
+                R.add('5', target, '%s: ours, daemon start-up left out'
+                      % what, size / MiB / (ours['seconds'] - startup),
+                      'MiB/s', 'the same run of ours, its time less the '
+                      'daemon start-up (launch -> last "started" log line)',
+                      peer='rclone copyto (whole time)',
+                      peer_value=size / MiB / theirs['seconds'])
 
 
 def _read_limit(world, container, size, tries=3):
