@@ -162,8 +162,8 @@ class TestAccount(ProxyTestCase):
                              resp.headers['Content-Type'])
 
     def test_xml(self):
-        # app.account's entries lack count/bytes/last_modified, which
-        # account_to_xml pops: KeyError, 500
+        # Entries have no counts (proxymc does not keep them): the XML
+        # lists names only.
         resp = self.request('?format=xml')
         self.assertEqual(200, resp.status_int)
         self.assertIn(b'<name>photos</name>', resp.body)
@@ -180,8 +180,7 @@ class TestAccount(ProxyTestCase):
             self.assertEqual(want, self.names(query), query)
 
     def test_reverse_with_end_marker(self):
-        # app.account keeps names < end_marker in reverse too; Swift keeps
-        # names after it (end_marker is the lower bound when reversed)
+        # Reversed, end_marker is the lower bound, as in Swift.
         self.assertEqual(['segs', 'photos'],
                          self.names('&reverse=on&end_marker=music'))
 
@@ -221,6 +220,11 @@ class TestContainers(ProxyTestCase):
         listing = self.listing('photos?format=json&delimiter=/&limit=3')
         self.assertEqual(['a', {'subdir': 'b/'}, 'c'],
                          [e.get('name', e) for e in listing])
+
+    def test_limits_over_swifts_are_refused(self):
+        self.assertEqual(412, self.status('photos?format=json&limit=10001'))
+        self.assertEqual(412, self.status('?format=json&limit=10001'))
+        self.assertEqual(200, self.status('photos?format=json&limit=10000'))
 
     def test_plain_and_xml(self):
         self.assertEqual(b'a\nb/\nc\n\xc3\xa9\n',
@@ -318,8 +322,7 @@ class TestObjects(ProxyTestCase):
         self.assertNothingStored('no')
 
     def test_put_if_none_match_star(self):
-        # ObjectHandler.put ignores If-None-Match: * and overwrites; Swift
-        # answers 412 when the object exists
+        # As in Swift: 412 when the object exists, nothing overwritten.
         self.assertEqual(412, self.status('photos/cat.jpg', 'PUT', body=b'w',
                                           headers={'If-None-Match': '*'}))
 
@@ -362,8 +365,7 @@ class TestObjects(ProxyTestCase):
             'X-Delete-After': '5'}))
 
     def test_post_checks_metadata(self):
-        # remote_object.post (from ObjectHandler.post) skips Swift's
-        # check_metadata, which PUT applies: a 200-byte name is accepted
+        # POST applies Swift's metadata limits, as PUT does.
         self.assertEqual(400, self.status('photos/cat.jpg', 'POST', headers={
             'X-Object-Meta-' + 'k' * 200: 'v'}))
 
@@ -401,21 +403,19 @@ class TestObjects(ProxyTestCase):
             'Destination': 'docs'}))
 
     def test_copy_from_is_url_decoded(self):
-        # app._copy_source uses X-Copy-From as sent; Swift url-decodes it,
-        # so '/photos/a%20b' names 'a b'
+        # Swift url-decodes X-Copy-From: '/photos/a%20b' names 'a b'.
         self.put('photos', 'a b', b'spaced')
         self.assertEqual(201, self.status('docs/c', 'PUT', body=b'', headers={
             'X-Copy-From': '/photos/a%20b'}))
 
     def test_destination_is_url_decoded(self):
-        # app.copy uses Destination as sent; Swift url-decodes it
+        # Swift url-decodes Destination.
         self.request('photos/cat.jpg', 'COPY',
                      headers={'Destination': '/docs/x%20y'})
         self.assertIn(('docs', 'x y'), self.remotes['docs'].objects)
 
     def test_copy_verb_non_ascii_source(self):
-        # app.copy puts the native-str source name into the WSGI environ,
-        # where wsgi_to_str mangles it: the source is not found (404)
+        # Names travel as WSGI strings inside: a non-ASCII source is found.
         self.put('photos', 'caf\u00e9', b'latte')
         self.assertEqual(201, self.status(quote('photos/caf\u00e9'), 'COPY',
                                           headers={'Destination': 'docs/c'}))
@@ -514,8 +514,8 @@ class TestSlo(ProxyTestCase):
         self.assertEqual([], self.remote.stored)
 
     def test_wrongly_typed_entry_fields(self):
-        # large.SloBuilder._segment calls .strip()/int() on unchecked JSON
-        # values: the AttributeError/TypeError becomes a 502, not a 400
+        # Wrongly typed JSON values are the client's error (400), not the
+        # remote's (502).
         resp = self.put_manifest([self.entry('one', b'abcde', etag=123)])
         self.assertEqual(400, resp.status_int)
 

@@ -61,7 +61,7 @@ class TestAuthThroughTheApp(ProxyTestCase):
                              .status_int)
 
     def test_auth_path_with_trailing_slash(self):
-        # auth.is_auth_path splits '/auth/v1.0/' into ['auth', 'v1.0/']: 404
+        # '/auth/v1.0/' is the auth path too.
         self.assertEqual(200, self.get_token(*USERS['tester'],
                                              path='/auth/v1.0/').status_int)
 
@@ -75,8 +75,8 @@ class TestAuthThroughTheApp(ProxyTestCase):
             self.assertNotIn('X-Auth-Token', resp.headers)
 
     def test_non_ascii_user_and_key(self):
-        # auth.get_token compares WSGI (latin-1) header strings with native
-        # str names and keys, so no user64_ non-ASCII user can log in
+        # Header values arrive as WSGI (latin-1) strings; non-ASCII users
+        # (user64_) and keys still log in.
         self.app = ProxyMC(
             dict(CONF, **{'user64_%s_%s' % (b64('test'), b64('\u00fcser')):
                           'k\u00e9y'}), logger=self.logger, table=self.table)
@@ -105,8 +105,7 @@ class TestAuthThroughTheApp(ProxyTestCase):
         self.assertEqual(401, self.status())
 
     def test_non_ascii_garbage_signature(self):
-        # auth.user_for hands the str signature to hmac.compare_digest, which
-        # raises TypeError on non-ASCII text: 500 instead of 401
+        # A non-ASCII signature is just a bad token (401), not an error.
         bad = self.token().rpartition('.')[0] + '.' + '\u00e9' * 64
         self.assertEqual(401, self.status(headers={'X-Auth-Token': bad},
                                           user=None))
