@@ -1,6 +1,6 @@
 """Ceph radosgw as the local world's S3 server.
 
-One mon, one OSD keeping its data in memory (memstore, at most 1 GiB) and one
+One mon, one OSD keeping its data in memory (memstore, at most 4 GiB) and one
 radosgw, created from nothing under ``<world>/ceph`` with authentication off.
 Every socket is on 127.0.0.1:
 
@@ -63,7 +63,9 @@ osd data = {dir}/osd
 osd crush update on start = false
 osd class update on start = false
 osd objectstore = memstore
-memstore device bytes = 1073741824
+# Memory is only taken as data is written; a full OSD blocks every write
+# (deletes too), so leave room for a whole test run's large objects.
+memstore device bytes = 4294967296
 osd pool default size = 1
 osd pool default min size = 1
 # radosgw creates 7 pools; 8 placement groups each instead of 32 keeps pool
@@ -80,6 +82,11 @@ rgw frontends = beast endpoint=127.0.0.1:{port}
 # On SIGTERM radosgw waits for the OSD, usually stopped at the same moment;
 # this alarm ends it after 1 s instead of 120 s.
 rgw exit timeout secs = 1
+# Deleted objects' data is freed by rgw's garbage collector, by default 2 h
+# after the delete and once an hour: here within seconds, so a long run of
+# tests or benchmarks gives its memory back.
+rgw gc obj min wait = 0
+rgw gc processor period = 5
 """
 
 
