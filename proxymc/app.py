@@ -274,18 +274,15 @@ class ProxyMC(object):
             return HTTPMethodNotAllowed(request=req, headers={
                 'Allow': ', '.join(CONTAINER_METHODS)})
         found = self.table.lookup(account, container)
-        if found is None:
-            if req.method in ('PUT', 'POST', 'DELETE'):
-                return HTTPForbidden(
-                    request=req, content_type='text/plain',
-                    body=b'Containers are defined by the sync config\n')
-            return HTTPNotFound(request=req)
-        if req.method == 'PUT':
-            return HTTPAccepted(request=req)
-        if req.method in ('POST', 'DELETE'):
+        if req.method in ('POST', 'DELETE') or (
+                req.method == 'PUT' and found is None):
             return HTTPForbidden(
                 request=req, content_type='text/plain',
                 body=b'Containers are defined by the sync config\n')
+        if found is None:
+            return HTTPNotFound(request=req)
+        if req.method == 'PUT':
+            return HTTPAccepted(request=req)   # a mapped container exists
         mapping, provider = found
         headers = {'X-Timestamp': Timestamp(0).normal}
         try:
@@ -300,8 +297,6 @@ class ProxyMC(object):
             return remote_object.failure(
                 req, self.logger, 'remote', mapping,
                 'listing %s/%s' % (account, container), err)
-        for entry in entries:
-            entry.pop('content_location', None)
         return self._listing(req, entries, headers, container=container)
 
 

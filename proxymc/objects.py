@@ -106,11 +106,8 @@ class ObjectHandler(object):
                                   HTTPNotFound(request=self.req))
 
     def delete(self, provider):
-        if not self._multipart('delete'):
-            return remote_object.delete(self.req, provider, self.container,
-                                        self.obj,
-                                        HTTPNotFound(request=self.req))
-        manifest = self._manifest(provider)
+        manifest = self._manifest(provider) if self._multipart('delete') \
+            else None
         if manifest is None:
             return remote_object.delete(self.req, provider, self.container,
                                         self.obj,
@@ -221,9 +218,6 @@ class ObjectHandler(object):
             except uploads.TooLarge:
                 return HTTPRequestEntityTooLarge(request=self.req)
         try:
-            expected = self.client_headers.get('etag', '').strip('"')
-            if expected and expected.lower() != spool.md5:
-                return HTTPUnprocessableEntity(request=self.req)
             local = LocalObject(self.container, self.obj, headers,
                                 spool.size, spool.md5, timestamp.internal,
                                 spool.open)
@@ -231,12 +225,18 @@ class ObjectHandler(object):
         finally:
             spool.close()
 
-    def _store(self, provider, local):
+    def _store(self, provider, local, holders=None):
+        """Check ``local`` against the client's ETag and the remote's
+        limits, then write it: with ``holders``, from segments the remote
+        holds already (provider.put_manifest)."""
+        expected = self.client_headers.get('etag', '').strip('"')
+        if expected and expected.lower() != local.etag:
+            return HTTPUnprocessableEntity(request=self.req)
         provider.check(local)
-        provider.put(local)
-        return self._created(local)
-
-    def _created(self, local):
+        if holders is not None:
+            provider.put_manifest(local, holders)
+        else:
+            provider.put(local)
         return HTTPCreated(request=self.req, headers={
             'Etag': local.etag,
             'Last-Modified': time.strftime(
@@ -288,13 +288,5 @@ class ObjectHandler(object):
                                     for path, reason in err.problems]
             return HTTPBadRequest(request=self.req, content_type='text/plain',
                                   body=('\n'.join(lines) + '\n').encode())
-        expected = self.client_headers.get('etag', '').strip('"')
-        if expected and expected.lower() != local.etag:
-            return HTTPUnprocessableEntity(request=self.req)
-        holders = builder.held_by(provider)
-        if holders is not None:
-            # The remote holds the segments already: build it there.
-            provider.check(local)
-            provider.put_manifest(local, holders)
-            return self._created(local)
-        return self._store(provider, local)
+        # A remote that holds the segments already builds it there.
+        return self._store(provider, local, builder.held_by(provider))

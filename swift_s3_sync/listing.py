@@ -91,10 +91,14 @@ def swift_time(epoch):
 
 
 def remote_entry(obj, location):
-    return {'name': obj.name, 'hash': obj.etag, 'bytes': obj.size,
-            'content_type': REMOTE_CONTENT_TYPE,
-            'last_modified': swift_time(obj.last_modified),
-            'content_location': [location]}
+    """A listing entry for a remote object; ``location`` None leaves out
+    ``content_location`` (proxymc: everything it lists is remote)."""
+    entry = {'name': obj.name, 'hash': obj.etag, 'bytes': obj.size,
+             'content_type': REMOTE_CONTENT_TYPE,
+             'last_modified': swift_time(obj.last_modified)}
+    if location is not None:
+        entry['content_location'] = [location]
+    return entry
 
 
 class RemoteListing(object):

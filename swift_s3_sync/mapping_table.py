@@ -160,7 +160,3 @@ class MappingTable(object):
         self.check()
         return sorted(container for acct, container in self.index
                       if acct == account and container != '/*')
-
-    def has_account(self, account):
-        self.check()
-        return any(acct == account for acct, _ in self.index)

@@ -282,6 +282,20 @@ class TestObjects(ProxyTestCase):
                                               body=b'x'))
             self.assertEqual(want, self.remote.headers(
                 'photos', name)['content-type'])
+        # X-Detect-Content-Type: true guesses even when one is given.
+        self.assertEqual(201, self.status('photos/d.png', 'PUT', body=b'x',
+                                          headers={
+                                              'Content-Type': 'text/plain',
+                                              'X-Detect-Content-Type': 'true'}))
+        self.assertEqual('image/png', self.remote.headers(
+            'photos', 'd.png')['content-type'])
+
+    def test_info_and_healthcheck(self):
+        info = json.loads(Request.blank('/info').get_response(self.app).body)
+        self.assertEqual(1000, info['slo']['max_manifest_segments'])
+        self.assertIn('max_file_size', info['swift'])
+        self.assertEqual(b'OK', Request.blank('/healthcheck').get_response(
+            self.app).body)
 
     def test_put_etag(self):
         self.assertEqual(422, self.status('photos/e', 'PUT', body=b'hello',

@@ -104,6 +104,14 @@ class TestAuthThroughTheApp(ProxyTestCase):
         now[0] += 1
         self.assertEqual(401, self.status())
 
+    def test_token_secret_signs_tokens(self):
+        users = auth.parse_users(CONF)
+        one = auth.Auth(users, 'AUTH', 'first secret')
+        token, _ = one.issue(users['test:tester'])
+        self.assertEqual('test:tester', one.user_for(token).name)
+        self.assertIsNone(auth.Auth(users, 'AUTH', 'other').user_for(token))
+        self.assertIsNone(auth.Auth(users, 'AUTH').user_for(token))
+
     def test_non_ascii_garbage_signature(self):
         # A non-ASCII signature is just a bad token (401), not an error.
         bad = self.token().rpartition('.')[0] + '.' + '\u00e9' * 64
