@@ -40,8 +40,13 @@ reason.  X-Delete-At/X-Delete-After are refused (400), DLO manifests
 (X-Object-Manifest) too (400): use SLOs.
 
 A remote that cannot be reached gives 503 with a one-line body, a remote
-error 502; the details are logged with secrets masked.  Tokens and keys are
-never logged.
+error or a garbled answer 502; the details are logged with secrets masked,
+never sent (see :mod:`proxymc.objects`).  Tokens, keys and token_secret
+are never logged.
+
+proxymc does not start without a valid ``token_secret`` or with a
+``spool_dir`` it cannot create or write: ``proxymc --config`` says why in
+one line naming the option.
 
 Configuration
 -------------
@@ -68,9 +73,16 @@ logging options).  The file is a paste.deploy config with an
     user_test_tester = testing .admin
     reseller_prefix = AUTH
     token_life = 86400
-    # token_secret = <extra HMAC secret for tokens>
-    # Where PUT bodies are spooled (default: the system's temp dir).
-    # spool_dir = /var/cache/proxymc
+    # Required: >= 32 random bytes, hex or base64 (see proxymc.auth).
+    token_secret = <python3 -c 'import secrets; print(secrets.token_hex(32))'>
+    # Failed /auth attempts (see proxymc.auth); 0 turns a limit off.
+    auth_failure_window = 60
+    auth_failures_per_user = 10
+    auth_failures_per_address = 50
+    # Where PUT bodies are spooled, and how much (see proxymc.uploads).
+    spool_dir = /var/cache/proxymc
+    max_spools = 8
+    spool_reserve = 1%
 
 (plus the usual ``[filter:...]`` sections for Swift's middleware).
 ``cache`` is optional; ``listing_formats`` too (proxymc formats listings
@@ -89,12 +101,11 @@ from swift.common.swob import (
     HTTPServerError, Request, Response, wsgi_to_str)
 from swift.common.utils import Timestamp, get_logger, readconf
 
-from swift_s3_sync import remote_object
 from swift_s3_sync.listing import RemoteListing, listing_params, render
 from swift_s3_sync.mapping_table import (
     Follower, MappingTable, WatchedFile, every_mapping)
-from proxymc import auth, large
-from proxymc.objects import ObjectHandler
+from proxymc import auth, large, uploads
+from proxymc.objects import ObjectHandler, remote_failure
 
 APP_NAME = 'proxymc'
 ACCOUNT_METHODS = ('GET', 'HEAD')
@@ -118,7 +129,9 @@ class Users(object):
         self.logger = logger
         self.file = WatchedFile(conf['__file__']) \
             if conf.get('__file__') else None
-        self.auth = self._make(conf)
+        # Read once: failures are counted across reloads of the users.
+        self.limiter = auth.FailureLimiter.from_conf(conf)
+        self.auth = self._make(conf, self.limiter)
         self.follower = None
         if self.file is not None:
             self.file.changed()
@@ -126,11 +139,13 @@ class Users(object):
                                      logger)
 
     @staticmethod
-    def _make(conf):
+    def _make(conf, limiter=None):
+        """An Auth for ``conf``; ValueError naming a bad option."""
         prefix = conf.get('reseller_prefix', 'AUTH').rstrip('_')
         return auth.Auth(auth.parse_users(conf, prefix), prefix,
-                         conf.get('token_secret', ''),
-                         conf.get('token_life', auth.DEFAULT_TOKEN_LIFE))
+                         auth.token_secret(conf),
+                         conf.get('token_life', auth.DEFAULT_TOKEN_LIFE),
+                         limiter=limiter)
 
     def _section(self, path):
         """Our section of the file: the one whose ``use`` names us."""
@@ -149,7 +164,7 @@ class Users(object):
                 fresh = {k: v for k, v in self.conf.items()
                          if not k.startswith('user')}
                 fresh.update(self._section(self.file.path))
-                self.auth = self._make(fresh)
+                self.auth = self._make(fresh, self.limiter)
                 self.logger.info('users: %d from %s',
                                  len(self.auth.users), self.file.path)
             except (ValueError, IOError, OSError) as err:
@@ -158,20 +173,34 @@ class Users(object):
         return self.auth
 
 
+def _sync_config(conf):
+    conf_file = _conf_path(conf, 'conf_file')
+    if not conf_file:
+        raise ValueError('proxymc needs conf_file (the sync config)')
+    return conf_file
+
+
+def check_conf(conf):
+    """ValueError, one line naming the option, for a setting proxymc
+    cannot start with (``proxymc --config`` asks before Swift's server
+    loads the app); creates spool_dir as the app does."""
+    _sync_config(conf)
+    Users._make(conf, auth.FailureLimiter.from_conf(conf))
+    uploads.Spools.from_conf(conf)
+
+
 class ProxyMC(object):
     """The WSGI application: authenticates, then hands each request to the
     account, container or object handler."""
 
     def __init__(self, conf, logger=None, table=None):
         self.logger = logger or get_logger(conf, log_route=APP_NAME)
-        conf_file = _conf_path(conf, 'conf_file')
-        if not conf_file:
-            raise ValueError('proxymc needs conf_file (the sync config)')
+        conf_file = _sync_config(conf)
         self.users = Users(conf, self.logger)
+        self.spools = uploads.Spools.from_conf(conf, self.logger)
         self.table = table or MappingTable(
             conf_file, self.logger, wanted=every_mapping, name='sync config',
             follow=True)
-        self.spool_dir = conf.get('spool_dir') or None
 
     def __call__(self, env, start_response):
         req = Request(env)
@@ -294,9 +323,8 @@ class ProxyMC(object):
         except HTTPException:
             raise
         except Exception as err:
-            return remote_object.failure(
-                req, self.logger, 'remote', mapping,
-                'listing %s/%s' % (account, container), err)
+            return remote_failure(req, self.logger, mapping,
+                                  'listing %s/%s' % (account, container), err)
         return self._listing(req, entries, headers, container=container)
 
 

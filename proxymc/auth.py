@@ -11,24 +11,91 @@ with ``.admin`` may read and write its account; a user without it may only
 read (GET and HEAD).  A user never reaches another account.
 
 Tokens are signed, not stored: ``<reseller_prefix>_tk`` followed by the
-user name and expiry time and an HMAC-SHA256 over both, keyed by the user's
-key and the optional ``token_secret``.  Every worker and every restart
-accepts the tokens of the others; changing a user's key (or
-``token_secret``) or removing the user revokes its tokens at once.
-``token_life`` (seconds, default 86400) bounds how long one lasts.
+user name and expiry time and an HMAC-SHA256 over both, keyed by
+``token_secret`` and the user's key.  Every worker and every restart with
+the same ``token_secret`` accepts the tokens of the others; changing a
+user's key or ``token_secret``, or removing the user, revokes its tokens at
+once.  ``token_life`` (seconds, default 86400) bounds how long one lasts.
+
+``token_secret`` is required: at least 32 random bytes written as hex
+(64 or more hex digits) or base64/base64url, for instance the output of::
+
+    python3 -c 'import secrets; print(secrets.token_hex(32))'
+
+proxymc does not start without one, nor with a short one or one that is
+plainly not random (a repeated byte or a short repeated pattern).  Without
+the secret a leaked token would let anyone test guesses of the user's key
+offline, and would be valid on every proxymc with the same users.
+
+The work done for a request does not depend on whether its user name
+exists (a wrong key, an unknown user and a forged token all cost the same
+hashing), so timing tells no one which users exist.
+
+Failed ``/auth`` requests are counted per user name and per client address
+(REMOTE_ADDR: behind a load balancer that is the balancer) in fixed windows
+of ``auth_failure_window`` seconds (default 60).  Once a name has
+``auth_failures_per_user`` failures (default 10) or an address
+``auth_failures_per_address`` (default 50) in the current window, ``/auth``
+answers 429 with Retry-After for it until the window ends, whatever key is
+sent; 0 turns a limit off.  The counts live in each worker's memory (each
+worker counts alone; a restart forgets them) and at most
+``auth_failure_entries`` names and addresses (default 10000) are kept, the
+longest quiet ones forgotten first, so no client can make them grow
+without bound.
 """
 import base64
 import binascii
+import collections
 import hashlib
 import hmac
+import math
+import os
+import re
 import time
 
 from swift.common.swob import (
-    HTTPForbidden, HTTPOk, HTTPUnauthorized, wsgi_to_str)
-from swift.common.utils import split_path
+    HTTPForbidden, HTTPOk, HTTPUnauthorized, Response, wsgi_to_str)
+from swift.common.utils import config_positive_int_value, non_negative_int, \
+    split_path
 
 READ_METHODS = ('GET', 'HEAD')
 DEFAULT_TOKEN_LIFE = 86400
+MIN_SECRET_BYTES = 32
+# 32 random bytes hold ~30 distinct values; fewer than 16 is no accident.
+MIN_DISTINCT_SECRET_BYTES = 16
+HEX = re.compile(r'^(?:[0-9a-fA-F]{2})+$')
+LIMIT_DEFAULTS = {'auth_failure_window': 60, 'auth_failures_per_user': 10,
+                  'auth_failures_per_address': 50,
+                  'auth_failure_entries': 10000}
+
+
+def _decode_secret(text):
+    if HEX.match(text):
+        return binascii.unhexlify(text)
+    text = text.replace('+', '-').replace('/', '_')
+    return base64.urlsafe_b64decode(text + '=' * (-len(text) % 4))
+
+
+def token_secret(conf):
+    """The bytes of ``token_secret``; ValueError (naming the option, never
+    its value) when it is missing, short or plainly not random."""
+    text = (conf.get('token_secret') or '').strip()
+    if not text:
+        raise ValueError(
+            'token_secret is required: set it to at least %d random bytes, '
+            'e.g. the output of python3 -c \'import secrets; '
+            'print(secrets.token_hex(32))\'' % MIN_SECRET_BYTES)
+    try:
+        secret = _decode_secret(text)
+    except (binascii.Error, ValueError):
+        raise ValueError('token_secret is neither hex nor base64')
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ValueError('token_secret holds %d bytes; it needs at least %d '
+                         'random bytes' % (len(secret), MIN_SECRET_BYTES))
+    if len(set(secret)) < MIN_DISTINCT_SECRET_BYTES:
+        raise ValueError('token_secret is not random (too few distinct '
+                         'bytes); make one with secrets.token_hex(32)')
+    return secret
 
 
 class User(object):
@@ -79,21 +146,84 @@ def parse_users(conf, reseller_prefix='AUTH'):
     return users
 
 
-class Auth(object):
-    """Issues tokens at ``/auth/v1.0`` and checks them on every request."""
+class FailureLimiter(object):
+    """Failed /auth attempts per user name and per client address, in
+    fixed windows, in this worker's memory (see the module's docs)."""
 
-    def __init__(self, users, reseller_prefix='AUTH', token_secret='',
-                 token_life=DEFAULT_TOKEN_LIFE, clock=time.time):
+    def __init__(self, window=60, per_user=10, per_address=50,
+                 entries=10000, clock=time.time):
+        self.window = window
+        self.limits = {'user': per_user, 'address': per_address}
+        self.entries = entries
+        self.clock = clock
+        # (kind, name) -> [window start, failures]; least recent first.
+        self.counts = collections.OrderedDict()
+
+    @classmethod
+    def from_conf(cls, conf, clock=time.time):
+        values = {}
+        for option, default in LIMIT_DEFAULTS.items():
+            value = conf.get(option, default)
+            try:
+                values[option] = (non_negative_int(value)
+                                  if option.startswith('auth_failures_')
+                                  else config_positive_int_value(value))
+            except ValueError:
+                raise ValueError('%s must be a whole number%s, not %r' % (
+                    option, '' if option.startswith('auth_failures_')
+                    else ' over 0', value))
+        return cls(values['auth_failure_window'],
+                   values['auth_failures_per_user'],
+                   values['auth_failures_per_address'],
+                   values['auth_failure_entries'], clock)
+
+    def _keys(self, user, address):
+        for kind, name in (('user', user), ('address', address)):
+            if name and self.limits[kind]:
+                yield (kind, name), self.limits[kind]
+
+    def retry_after(self, user, address):
+        """Seconds until ``user`` from ``address`` may try again; 0: now."""
+        now = self.clock()
+        wait = 0
+        for key, limit in self._keys(user, address):
+            start, failures = self.counts.get(key, (now, 0))
+            if failures >= limit and now < start + self.window:
+                wait = max(wait, int(math.ceil(start + self.window - now)))
+        return wait
+
+    def failed(self, user, address):
+        now = self.clock()
+        for key, _limit in self._keys(user, address):
+            count = self.counts.pop(key, None)
+            if count is None or now >= count[0] + self.window:
+                count = [now, 0]
+            count[1] += 1
+            self.counts[key] = count
+        while len(self.counts) > self.entries:
+            self.counts.popitem(last=False)
+
+
+class Auth(object):
+    """Issues tokens at ``/auth/v1.0`` and checks them on every request.
+    ``secret`` is the decoded ``token_secret``."""
+
+    def __init__(self, users, reseller_prefix='AUTH', secret=b'',
+                 token_life=DEFAULT_TOKEN_LIFE, clock=time.time,
+                 limiter=None):
         self.users = users
         self.token_prefix = reseller_prefix + '_tk'
-        self.token_secret = token_secret or ''
+        self.secret = secret
         self.token_life = int(token_life)
         self.clock = clock
+        self.limiter = limiter or FailureLimiter(clock=clock)
+        # Stands in for unknown users, so that they cost what users do.
+        self.nobody = User('', '', os.urandom(32).hex(), False)
 
     # -- tokens ---------------------------------------------------------------
     def _signature(self, user, payload):
-        key = hashlib.sha256(('%s\0%s' % (self.token_secret, user.key))
-                             .encode('utf-8')).digest()
+        key = hmac.new(self.secret, user.key.encode('utf-8'),
+                       hashlib.sha256).digest()
         return hmac.new(key, payload.encode('ascii'),
                         hashlib.sha256).hexdigest()
 
@@ -117,17 +247,28 @@ class Auth(object):
         try:
             user = self.users.get(_b64decode(name))
             expires = int(expires, 16)
+            payload.encode('ascii')
         except (binascii.Error, UnicodeError, ValueError):
             return None
-        if user is None or expires < self.clock():
-            return None
-        if not hmac.compare_digest(
-                signature.encode('utf-8', 'surrogateescape'),
-                self._signature(user, payload).encode('ascii')):
+        # Signed even for an unknown user or a stale token: same work.
+        good = hmac.compare_digest(
+            signature.encode('utf-8', 'surrogateescape'),
+            self._signature(user or self.nobody, payload).encode('ascii'))
+        if user is None or not good or expires < self.clock():
             return None
         return user
 
     # -- requests -------------------------------------------------------------
+    def _key_matches(self, user, key):
+        """Compare digests, so that neither the key's length nor whether
+        the user exists changes the work done."""
+        given = hashlib.sha256((key or '').encode(
+            'utf-8', 'surrogateescape')).digest()
+        known = hashlib.sha256((user or self.nobody).key.encode(
+            'utf-8')).digest()
+        return hmac.compare_digest(given, known) and \
+            user is not None and key is not None
+
     def get_token(self, req):
         """Answer ``GET /auth/v1.0`` (X-Auth-User/X-Auth-Key or
         X-Storage-User/X-Storage-Pass)."""
@@ -136,10 +277,16 @@ class Auth(object):
         key = req.headers.get('x-auth-key') or \
             req.headers.get('x-storage-pass')
         key = None if key is None else wsgi_to_str(key)
+        address = req.remote_addr
+        wait = self.limiter.retry_after(name, address)
+        if wait:
+            return Response(
+                request=req, status='429 Too Many Requests',
+                headers={'Retry-After': str(wait)}, content_type='text/plain',
+                body=b'Too many failed attempts; try again later\n')
         user = self.users.get(name)
-        if user is None or key is None or not hmac.compare_digest(
-                key.encode('utf-8', 'surrogateescape'),
-                user.key.encode('utf-8')):
+        if not self._key_matches(user, key):
+            self.limiter.failed(name, address)
             return HTTPUnauthorized(request=req, headers={
                 'Www-Authenticate': 'Swift realm="unknown"'})
         token, expires = self.issue(user)

@@ -5,7 +5,17 @@ The reads and metadata changes are cloud-shunt's (:mod:`swift_s3_sync.
 remote_object`); writes spool the body first (:mod:`proxymc.uploads`) and
 hand a LocalObject to the mapping's provider, exactly as the sync daemon
 does, so every writer leaves the same layout.
+
+Errors: a remote that cannot be reached (refused, timed out, gone without
+an answer) is 503 ``Remote store unavailable``; one that answers with an
+error or with something that is not a valid answer is 502 ``Remote store
+error``; the details are logged, never sent to the client.  Local trouble
+is not the remote's: no room to spool 507, a client that goes away 499, a
+stalled one 408 (see :mod:`proxymc.uploads`).  Copies between accounts
+(``X-Copy-From-Account``, ``Destination-Account`` naming another account)
+are refused with 403.
 """
+import http.client
 import json
 import mimetypes
 import time
@@ -14,9 +24,9 @@ from urllib.parse import quote, unquote
 from swift.common import constraints
 from swift.common.request_helpers import get_param
 from swift.common.swob import (
-    HTTPBadRequest, HTTPClientDisconnect, HTTPCreated, HTTPException,
-    HTTPLengthRequired, HTTPMethodNotAllowed, HTTPNotFound, HTTPOk,
-    HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
+    HTTPBadGateway, HTTPBadRequest, HTTPCreated, HTTPException,
+    HTTPForbidden, HTTPLengthRequired, HTTPMethodNotAllowed, HTTPNotFound,
+    HTTPOk, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
     HTTPUnprocessableEntity, Request, str_to_wsgi, wsgi_to_str)
 from swift.common.utils import Timestamp
 
@@ -26,6 +36,41 @@ from swift_s3_sync.providers.base import (
 from proxymc import large, uploads
 
 OBJECT_METHODS = ('GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY')
+ACCOUNT_HEADERS = ('x-copy-from-account', 'destination-account')
+
+
+def _chain(err):
+    """``err`` and every exception it was raised from or wraps."""
+    todo, seen = [err], set()
+    while todo:
+        err = todo.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        yield err
+        wrapped = getattr(err, 'kwargs', None)   # botocore keeps it there
+        todo += [err.__cause__, err.__context__,
+                 wrapped.get('error') if isinstance(wrapped, dict) else None]
+        todo += [arg for arg in err.args if isinstance(arg, BaseException)]
+
+
+def _garbled(err):
+    """A remote that answered, but not in HTTP (a status line that is not
+    one, a body cut short): its error has no status, yet it was reached."""
+    return any(isinstance(e, http.client.HTTPException) and
+               not isinstance(e, http.client.RemoteDisconnected)
+               for e in _chain(err))
+
+
+def remote_failure(req, logger, mapping, what, err):
+    """The 502/503 for a remote failure (see the module's docs)."""
+    if isinstance(err, RemoteError) and err.status is None and \
+            _garbled(err):
+        logger.error('remote: %s: %s: garbled answer: %s', mapping.label,
+                     what, remote_object.scrub(str(err), mapping))
+        return HTTPBadGateway(request=req, body=b'Remote store error\n',
+                              content_type='text/plain')
+    return remote_object.failure(req, logger, 'remote', mapping, what, err)
 
 
 class ObjectHandler(object):
@@ -53,18 +98,43 @@ class ObjectHandler(object):
                 'Allow': ', '.join(OBJECT_METHODS)})
         if self.found is None:
             return HTTPNotFound(request=req)
+        refused = self._other_account()
+        if refused:
+            return refused
         mapping, provider = self.found
+        what = '%s %s/%s/%s' % (req.method, self.account, self.container,
+                                self.obj)
         try:
             return getattr(self, req.method.lower())(provider)
         except HTTPException:
             raise
+        except uploads.Refused as err:
+            return err.response(req)
         except Exception as err:
             if isinstance(err, RemoteError) and err.permanent:
-                return HTTPBadRequest(request=req, content_type='text/plain',
-                                      body=(err.reason + '\n').encode())
-            return remote_object.failure(
-                req, self.logger, 'remote', mapping, '%s %s/%s/%s' % (
-                    req.method, self.account, self.container, self.obj), err)
+                return self._cannot_take(mapping, what, err)
+            return remote_failure(req, self.logger, mapping, what, err)
+
+    def _other_account(self):
+        """403 for a copy from or to another account: not served here."""
+        for header in ACCOUNT_HEADERS:
+            other = self.client_headers.get(header)
+            if other is not None and unquote(other) != self.account:
+                return HTTPForbidden(
+                    request=self.req, content_type='text/plain',
+                    body=b'Copies between accounts are not supported\n')
+        return None
+
+    def _cannot_take(self, mapping, what, err):
+        """400 for an object the remote cannot take: our own check's reason
+        (no status) is told; a remote's refusal is only logged."""
+        if err.status is None:
+            return HTTPBadRequest(request=self.req, content_type='text/plain',
+                                  body=(err.reason + '\n').encode())
+        self.logger.error('remote: %s: %s: refused: %s', mapping.label, what,
+                          remote_object.scrub(str(err), mapping))
+        return HTTPBadRequest(request=self.req, content_type='text/plain',
+                              body=b'The remote store refused the object\n')
 
     def _multipart(self, value):
         return get_param(self.req, 'multipart-manifest') == value
@@ -91,10 +161,7 @@ class ObjectHandler(object):
 
     def _manifest(self, provider):
         """The saved SLO manifest (parsed), or None."""
-        get_manifest = getattr(provider, 'get_manifest', None)
-        text = get_manifest(self.container, self.obj) if get_manifest \
-            else None
-        return json.loads(text) if text else None
+        return large.saved_manifest(provider, self.container, self.obj)
 
     # -- changing ------------------------------------------------------------
     def post(self, provider):
@@ -158,7 +225,11 @@ class ObjectHandler(object):
 
     def _check_put(self):
         req = self.req
-        refused = remote_object.refuse_expiry(req, self.client_headers)
+        # Names and metadata the remote keeps for itself: before any body.
+        refused = remote_object.refuse_write(
+            req, self.found[1], self.container, self.obj,
+            self.client_headers) or \
+            remote_object.refuse_expiry(req, self.client_headers)
         if refused:
             return refused
         if 'x-object-manifest' in self.client_headers:
@@ -211,12 +282,7 @@ class ObjectHandler(object):
             if not isinstance(spool, uploads.Spool):
                 return spool
         else:
-            try:
-                spool = uploads.spool_request(self.req, self.app.spool_dir)
-            except uploads.ShortBody:
-                return HTTPClientDisconnect(request=self.req)
-            except uploads.TooLarge:
-                return HTTPRequestEntityTooLarge(request=self.req)
+            spool = self.app.spools.spool_request(self.req)
         try:
             local = LocalObject(self.container, self.obj, headers,
                                 spool.size, spool.md5, timestamp.internal,
@@ -273,7 +339,7 @@ class ObjectHandler(object):
         headers.clear()
         headers.update(merged)
         reader = remote_object.RemoteReader(provider, container, name)
-        return uploads.spool_reader(reader, remote.size, self.app.spool_dir)
+        return self.app.spools.spool_reader(reader, remote.size)
 
     def _put_manifest(self, provider, headers, timestamp):
         body = self.req.environ['wsgi.input'].read(

@@ -5,6 +5,10 @@ The config is a paste.deploy file with ``[app:proxymc]`` and
 cluster hash settings of ``swift.conf`` at start-up; proxymc never hashes a
 path, so on a machine without a Swift cluster (the cloud side) the check is
 satisfied with a placeholder rather than a swift.conf.
+
+Settings proxymc cannot start with (no or a weak ``token_secret``, a
+``spool_dir`` it cannot create or write, a user that does not exist) stop
+it with one line naming the option, before Swift's server starts.
 """
 import argparse
 import os
@@ -13,6 +17,8 @@ import sys
 
 from swift.common import utils
 from swift.common.wsgi import appconfig, run_wsgi
+
+from proxymc.app import check_conf
 
 APP_SECTION = 'proxymc'
 
@@ -40,6 +46,10 @@ def _config_problem(config):
         return ('user %r (the "user" option, default "swift") does not '
                 'exist on this machine; set user = <name> in [DEFAULT] of '
                 '%s' % (user, config))
+    try:
+        check_conf(conf)
+    except ValueError as err:
+        return '%s (in %s)' % (err, config)
     return None
 
 

@@ -12,6 +12,8 @@ from swift_s3_sync.providers.base import RemoteError
 from test.unit.test_proxymc import (
     CONF, USERS, WRITES, ProxyTestCase, b64)
 
+SECRET = auth.token_secret(CONF)
+
 
 class TestParseUsers(unittest.TestCase):
 
@@ -95,8 +97,8 @@ class TestAuthThroughTheApp(ProxyTestCase):
             headers = {} if bad is None else {'X-Auth-Token': bad}
             self.assertEqual(401, self.status(headers=headers, user=None))
         now = [5000.0]
-        self.app.users.auth = auth.Auth(auth.parse_users(CONF), 'AUTH', '',
-                                        60, clock=lambda: now[0])
+        self.app.users.auth = auth.Auth(auth.parse_users(CONF), 'AUTH',
+                                        SECRET, 60, clock=lambda: now[0])
         self.tokens.clear()
         self.assertEqual(200, self.status())
         now[0] += 60
@@ -105,12 +107,17 @@ class TestAuthThroughTheApp(ProxyTestCase):
         self.assertEqual(401, self.status())
 
     def test_token_secret_signs_tokens(self):
+        # Another worker or a restart with the same secret accepts a
+        # token; another secret does not.
         users = auth.parse_users(CONF)
-        one = auth.Auth(users, 'AUTH', 'first secret')
+        one = auth.Auth(users, 'AUTH', SECRET)
         token, _ = one.issue(users['test:tester'])
         self.assertEqual('test:tester', one.user_for(token).name)
-        self.assertIsNone(auth.Auth(users, 'AUTH', 'other').user_for(token))
-        self.assertIsNone(auth.Auth(users, 'AUTH').user_for(token))
+        again = auth.Auth(auth.parse_users(CONF), 'AUTH',
+                          auth.token_secret(CONF))
+        self.assertEqual('test:tester', again.user_for(token).name)
+        other = os.urandom(32)
+        self.assertIsNone(auth.Auth(users, 'AUTH', other).user_for(token))
 
     def test_non_ascii_garbage_signature(self):
         # A non-ASCII signature is just a bad token (401), not an error.

@@ -17,7 +17,10 @@ pipeline = proxymc
 [app:proxymc]
 use = egg:swift-s3-sync#proxymc
 conf_file = sync.json
+token_secret = %(secret)s
+spool_dir = %(spool)s
 '''
+SECRET = '9c1d4e7f2a5b8c0d3e6f9a1b4c7d0e2f5a8b1c3d6e9f0a2b5c8d1e4f7a0b3c6d'
 
 
 class TestConfigChecks(unittest.TestCase):
@@ -26,18 +29,22 @@ class TestConfigChecks(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix='proxymc-server-')
         self.addCleanup(shutil.rmtree, self.tmp)
 
-    def write(self, text):
+    def write(self, text=None, user=None, secret=SECRET, spool=None):
+        if text is None:
+            text = GOOD % {'user': user or getpass.getuser(),
+                           'secret': secret,
+                           'spool': spool or os.path.join(self.tmp, 'spool')}
         path = os.path.join(self.tmp, 'proxymc.conf')
         with open(path, 'w') as f:
             f.write(text)
         return path
 
     def test_good_config(self):
-        path = self.write(GOOD % {'user': getpass.getuser()})
+        path = self.write()
         self.assertIsNone(server._config_problem(path))
 
     def test_unknown_user_names_the_option_and_file(self):
-        path = self.write(GOOD % {'user': 'no-such-user-here'})
+        path = self.write(user='no-such-user-here')
         problem = server._config_problem(path)
         self.assertIn("'no-such-user-here'", problem)
         self.assertIn('"user" option', problem)
@@ -48,7 +55,7 @@ class TestConfigChecks(unittest.TestCase):
         self.assertIn('[app:proxymc]', server._config_problem(path))
 
     def test_cli_exits_with_the_reason(self):
-        path = self.write(GOOD % {'user': 'no-such-user-here'})
+        path = self.write(user='no-such-user-here')
         with self.assertRaises(SystemExit) as caught:
             server.main(['--config', path, '--test-config'])
         self.assertEqual(1, caught.exception.code)
