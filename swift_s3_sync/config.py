@@ -97,6 +97,9 @@ storage_class
 merge_namespaces, restore_object
     cloud-shunt: list local and remote objects as one namespace, and copy an
     object read from the remote back into the local container. Both false.
+show_remote_location
+    cloud-shunt: name the remote (endpoint, bucket, key prefix) to readers
+    in listings' content_location and X-Object-Content-Location (false).
 sync_container_metadata, sync_container_acl
     swift: copy container metadata, and with it the read/write ACLs (the
     ACLs need the metadata). Both false.
@@ -212,6 +215,7 @@ MAPPING_KEYS = {
     'storage_class': Key(None, _string(nullable=True)),
     'merge_namespaces': Key(False, _boolean()),
     'restore_object': Key(False, _boolean()),
+    'show_remote_location': Key(False, _boolean()),
     'sync_container_metadata': Key(False, _boolean()),
     'sync_container_acl': Key(False, _boolean()),
     'propagate_expiration': Key(False, _boolean()),

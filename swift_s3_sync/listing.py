@@ -179,22 +179,24 @@ class RemoteListing(object):
 
 
 def _located(entry, *locations):
-    if 'subdir' in entry:
+    if 'subdir' in entry or not locations:
         return entry
     entry = dict(entry)
     entry['content_location'] = list(locations)
     return entry
 
 
-def splice(local, remote, limit, reverse=False):
+def splice(local, remote, limit, reverse=False, located=True):
     """Merge two pages sorted the same way into the first ``limit``
     distinct entries.  ``local`` entries are Swift's; ``remote`` entries
-    carry their ``content_location``."""
+    carry their ``content_location`` when ``located`` (then local entries
+    get theirs too; otherwise they are left exactly as Swift gave them)."""
+    here = (LOCAL,) if located else ()
     merged = []
     i = j = 0
     while len(merged) < limit and (i < len(local) or j < len(remote)):
         if j >= len(remote):
-            merged.append(_located(local[i], LOCAL))
+            merged.append(_located(local[i], *here))
             i += 1
             continue
         if i >= len(local):
@@ -204,11 +206,12 @@ def splice(local, remote, limit, reverse=False):
         a, b = entry_key(local[i]), entry_key(remote[j])
         if a == b:
             merged.append(_located(
-                local[i], LOCAL, *remote[j].get('content_location', ())))
+                local[i], *(here + tuple(remote[j].get('content_location',
+                                                       ())))))
             i += 1
             j += 1
         elif (a < b) != reverse:
-            merged.append(_located(local[i], LOCAL))
+            merged.append(_located(local[i], *here))
             i += 1
         else:
             merged.append(remote[j])

@@ -11,14 +11,23 @@ like one container to Swift clients:
 * with ``"restore_object": true`` a GET of the whole object also writes it
   back into the local container while it streams to the client;
 * a container GET lists local and remote objects together (see
-  :mod:`swift_s3_sync.listing`); each JSON entry's ``content_location``
-  says where the object is;
+  :mod:`swift_s3_sync.listing`), in the JSON Swift's proxy gives to the
+  middlewares in front of it (``listing_formats`` turns it into what the
+  client asked for, and dlo, symlink or s3api read it as they read
+  Swift's); with ``"show_remote_location": true`` each entry's
+  ``content_location`` says where the object is;
 * a POST or DELETE of an object that exists only remotely acts on the
   remote copy (POST replaces its metadata, DELETE deletes it).
 
 Requests for other containers, account and container HEAD/PUT/POST/DELETE,
 object PUT and COPY, and every request for an object that exists locally are
-passed through untouched: they never wait on, nor reach, the remote.
+passed through untouched: they never wait on, nor reach, the remote.  So are
+listings that belong to other middlewares: object versioning's
+``?versions``, shard (``states=``) and reserved-name listings, listings
+another middleware formats itself, and the sub-requests that list a large
+object's segments (a DLO's, s3api's multipart parts): a DLO is made of its
+local segments only.  While the remote has nothing on a listing's page, the
+listing is Swift's own, byte for byte.
 
 Configuration
 -------------
@@ -57,9 +66,10 @@ write).  Credentials never appear in responses or logs.
 
 Sync status
 -----------
-A response served from the remote carries ``X-Object-Sync-Status: archived``
-and ``X-Object-Content-Location`` (the remote's description, as in
-listings).  For a local object the status costs a remote HEAD, so it is only
+A response served from the remote carries ``X-Object-Sync-Status: archived``,
+and with ``show_remote_location`` ``X-Object-Content-Location`` (the
+remote's description, as in listings: endpoint, bucket and key prefix, which
+is why it is off by default).  For a local object the status costs a remote HEAD, so it is only
 computed when the request carries the header ``X-Object-Sync-Status`` (any
 value, e.g. ``?``): ``synced`` when the remote copy has the same content and
 metadata, ``pending`` when there is no remote copy yet or it differs, and
@@ -103,12 +113,10 @@ Limits
   request (it only hides remote objects, so any client may send it).
 """
 import json
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from swift.common import constraints
 from swift.common.http import is_success
-from swift.common.middleware.listing_formats import \
-    get_listing_content_type
 from swift.common.registry import register_swift_info
 from swift.common.swob import (
     HTTPException,
@@ -124,7 +132,7 @@ from swift.common.wsgi import WSGIContext
 
 from swift_s3_sync import remote_object
 from swift_s3_sync.listing import (
-    RemoteListing, listing_params, render, splice)
+    RemoteListing, listing_params, splice)
 from swift_s3_sync.providers.base import (
     CONTENT_HEADERS,
     EQUAL,
@@ -228,7 +236,11 @@ class _ShuntContext(WSGIContext):
         return {k: v for k, v in self._response_headers
                 if k.lower() in TRANS_HEADERS}
 
-    def _location(self):
+    def _shown_location(self):
+        """The remote's description for clients, or None unless the
+        mapping shows it (it names the endpoint, bucket and key prefix)."""
+        if not self.mapping.show_remote_location:
+            return None
         return remote_location(self.mapping, self.provider, self.container)
 
     def _failure(self, req, what, err):
@@ -301,7 +313,9 @@ class ObjectContext(_ShuntContext):
     def _read(self, req, client_headers, local_404):
         extra = self._trans_headers()
         extra[SYNC_STATUS] = 'archived'
-        extra[LOCATION] = self._location()
+        location = self._shown_location()
+        if location:
+            extra[LOCATION] = location
         return remote_object.read(
             req, self.provider, self.container, self.obj, client_headers,
             local_404, extra, self._maybe_restoring(req))
@@ -356,26 +370,21 @@ class ObjectContext(_ShuntContext):
 
 class ListingContext(_ShuntContext):
     """GET of a merged container: the local listing spliced with the
-    remote's."""
+    remote's.
+
+    Below ``listing_formats`` Swift's proxy always answers container GETs
+    in JSON, whatever format the client asked for: listing_formats (for a
+    client request) or the middleware that made a sub-request (dlo,
+    symlink, s3api, ...) reads that JSON.  The shunt therefore takes JSON
+    and gives JSON, with Swift's own status and headers; only the body and
+    its length change."""
 
     def handle(self, env, start_response):
+        if untouched_listing(env):
+            return self.app(env, start_response)
         req = Request(env)
-        if not env.get('swift.format_listing', True):
-            return self.app(env, start_response)  # someone else formats
-        # listing_formats, earlier in the pipeline, already asks Swift for
-        # JSON and turns our JSON into what the client asked for; without
-        # it, do both here.
-        out_type = None
-        if 'swift.format_listing' not in env:
-            try:
-                out_type = get_listing_content_type(req)
-            except HTTPException as err:
-                return err(env, start_response)
-            params = req.params
-            params['format'] = 'json'
-            req.params = params
         app_iter, allowed = self._call_swift(env)
-        content_type = (self._response_header_value('content-type') or '')
+        content_type = self._response_header_value('content-type') or ''
         if not (allowed and self._get_status_int() in (200, 204)
                 and content_type.partition(';')[0] == 'application/json'):
             start_response(self._response_status, self._response_headers,
@@ -395,24 +404,54 @@ class ListingContext(_ShuntContext):
         try:
             params = listing_params(req)
             remote = RemoteListing(self.provider, self.container,
-                                   self._location()).page(params)
+                                   self._shown_location()).page(params)
         except HTTPException as err:
             return err(env, start_response)
         except Exception as err:
             resp = self._failure(req, 'listing %s/%s' % (
                 self.account, self.container), err)
             return resp(env, start_response)
-        merged = splice(local, remote, params.limit, params.reverse)
-        return self._respond(start_response, merged, out_type)
+        located = self.mapping.show_remote_location
+        if not remote and not located:
+            # Nothing remote on this page: Swift's own answer, unchanged.
+            start_response(self._response_status, self._response_headers)
+            return [body]
+        merged = splice(local, remote, params.limit, params.reverse,
+                        located)
+        return self._respond(start_response, merged)
 
-    def _respond(self, start_response, listing, out_type):
-        body, content_type = render(listing, out_type, self.container)
+    def _respond(self, start_response, listing):
+        body = json.dumps(listing).encode('ascii')
         headers = [(k, v) for k, v in self._response_headers
-                   if k.lower() not in ('content-length', 'content-type')]
-        headers.append(('Content-Type', content_type))
+                   if k.lower() != 'content-length']
         headers.append(('Content-Length', str(len(body))))
-        start_response('200 OK' if body else '204 No Content', headers)
+        status = self._response_status
+        if self._get_status_int() == 204 and listing:
+            status = '200 OK'
+        start_response(status, headers)
         return [body]
+
+
+def untouched_listing(env):
+    """True for container GETs the shunt passes on as they are: listings
+    another middleware formats or answers itself (object versioning's
+    ``?versions``), shard and reserved-name listings, and sub-requests that
+    list a large object's segments (a DLO's, s3api's multipart parts)."""
+    if env.get('swift.format_listing') is False:
+        return True
+    if 'HTTP_X_BACKEND_ALLOW_RESERVED_NAMES' in env or \
+            'HTTP_X_BACKEND_RECORD_TYPE' in env:
+        return True
+    query = parse_qs(env.get('QUERY_STRING', ''), keep_blank_values=True)
+    if 'versions' in query or 'states' in query:
+        return True
+    source = env.get('swift.source')
+    if source == 'DLO':
+        return True
+    if source == 'S3' and env.get('PATH_INFO', '').endswith(
+            '+segments'):
+        return True
+    return False
 
 
 class CloudShunt(object):

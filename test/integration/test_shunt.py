@@ -280,7 +280,8 @@ class ShuntTargetTests(object):
             'Range': 'bytes=0-3'}).content)
 
     def test_restore_on_full_get(self):
-        mapping = self.mapping(restore_object=True)
+        mapping = self.mapping(restore_object=True,
+                               show_remote_location=True)
         self.use(mapping)
         body = os.urandom(1024 * 1024)
         meta = {'content-type': 'image/x-restored',
@@ -401,7 +402,7 @@ class ShuntTargetTests(object):
             self.container, 'local', headers=ask)['x-object-sync-status'])
 
     def test_listing_splice(self):
-        mapping = self.mapping()
+        mapping = self.mapping(show_remote_location=True)
         self.use(mapping)
         local_only = ['l-%03d' % i for i in range(100)] + [
             'dir%d/l-%03d' % (i % 3, i) for i in range(40)] + [
@@ -625,6 +626,86 @@ class TestShuntSecurity(ShuntWorld):
                                                         'b'})
         self.conn.delete_object(self.container, 'local')
         self.assertEqual({}, self.proxy.counts())
+
+
+class TestShuntUnderOtherMiddlewares(ShuntWorld):
+    """Swift's own middlewares list merged containers through the shunt
+    (dlo, symlink, s3api); they must get exactly what Swift gives them."""
+
+    def setUp(self):
+        super().setUp()
+        self.mapping_used = self.mapping()
+        self.use(self.mapping_used)
+
+    def put_dlo(self):
+        self.conn.put_object(self.container, 'seg_1', b'first-')
+        self.conn.put_object(self.container, 'seg_2', b'second')
+        self.conn.put_object(self.container, 'dlo', b'', headers={
+            'X-Object-Manifest': '%s/seg_' % self.container})
+
+    def test_dlo_and_symlink_to_it(self):
+        # The bug: the DLO middleware's listing sub-request got plain text
+        # from the shunt and every GET of a DLO was a 500.
+        self.put_dlo()
+        headers, body = self.conn.get_object(self.container, 'dlo')
+        self.assertEqual(b'first-second', body)
+        _, body = self.conn.get_object(self.container, 'dlo',
+                                       headers={'Range': 'bytes=3-8'})
+        self.assertEqual(b'st-sec', body)
+        self.conn.put_object(self.container, 'link', b'', headers={
+            'X-Symlink-Target': '%s/dlo' % self.container})
+        self.assertEqual(b'first-second',
+                         self.conn.get_object(self.container, 'link')[1])
+        # A remote object under the DLO's prefix is not one of its
+        # segments: segment listings are Swift's alone.
+        self.put_remote(self.mapping_used, 'seg_3', b'remote')
+        self.assertEqual(b'first-second',
+                         self.conn.get_object(self.container, 'dlo')[1])
+        self.assertEqual(b'remote',
+                         self.conn.get_object(self.container, 'seg_3')[1])
+
+    def test_listings_equal_swifts_while_the_remote_is_empty(self):
+        self.put_dlo()
+        self.conn.put_object(self.container, 'dir/\u00e9', b'x')
+        self.conn.put_object(self.container, 'link', b'', headers={
+            'X-Symlink-Target': '%s/seg_1' % self.container})
+        for query in ('', '?format=json', '?format=xml', '?delimiter=/',
+                      '?format=json&reverse=on&limit=2',
+                      '?format=json&prefix=seg_&marker=seg_1'):
+            path = urllib.parse.quote(self.container) + query
+            merged = self.raw('GET', path)
+            plain = self.raw('GET', path,
+                             headers={'X-Cloud-Shunt-Bypass': 'true'})
+            self.assertEqual(plain.status_code, merged.status_code, query)
+            self.assertEqual(plain.content, merged.content, query)
+            for header in ('Content-Type', 'Content-Length',
+                           'X-Container-Object-Count'):
+                self.assertEqual(plain.headers.get(header),
+                                 merged.headers.get(header), (query, header))
+
+    def test_s3api_lists_remote_objects_of_a_merged_bucket(self):
+        self.conn.put_object(self.container, 'local', b'l')
+        self.put_remote(self.mapping_used, 'remote \u2603', b'r')
+        s3 = s3_client_of_source(self.world)
+        listed = s3.list_objects_v2(Bucket=self.container)
+        self.assertEqual(['local', 'remote \u2603'],
+                         [o['Key'] for o in listed['Contents']])
+        self.assertEqual(b'r', s3.get_object(
+            Bucket=self.container, Key='remote \u2603')['Body'].read())
+
+
+def s3_client_of_source(world):
+    """boto3 on the source proxy's s3api, as the tester user."""
+    import boto3
+    import botocore.config
+    info = world['source']['s3']
+    return boto3.client(
+        's3', endpoint_url=os.environ.get('SHUNT_TEST_PROXY') or
+        info['endpoint'], aws_access_key_id=info['access_key'],
+        aws_secret_access_key=info['secret_key'], region_name=info['region'],
+        config=botocore.config.Config(signature_version='s3v4',
+                                      s3={'addressing_style': 'path'},
+                                      retries={'max_attempts': 1}))
 
 
 class TestShuntErrorsAndConfig(ShuntWorld):

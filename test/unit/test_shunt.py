@@ -447,8 +447,8 @@ class TestObjectRead(ShuntTestCase):
         self.assertEqual(md5(self.body), resp.headers['Etag'])
         self.assertEqual('archived', resp.headers['X-Object-Sync-Status'])
         self.assertEqual('tx-404', resp.headers['X-Trans-Id'])
-        self.assertEqual('http://remote.example:9000;bucket;pre/photos/',
-                         resp.headers['X-Object-Content-Location'])
+        # The remote's whereabouts are only shown when the mapping says so.
+        self.assertNotIn('X-Object-Content-Location', resp.headers)
         self.assertNotIn('X-Amz-Storage-Class', resp.headers)
         self.assertEqual([('get', 'photos', 'pic \u2603', {})],
                          self.remote.calls)
@@ -787,9 +787,12 @@ class TestListing(ShuntTestCase):
         super().setUp()
         for name in ('a', 'both', 'd/1', 'z'):
             self.swift.add('photos', name, b'L')
+        self.fill_remote()
+        self.loc = 'http://remote.example:9000;bucket;pre/photos/'
+
+    def fill_remote(self):
         for name in ('b', 'both', 'd/2', 'e/1', '\u00e9'):
             self.remote.put_object('photos', name, b'RR')
-        self.loc = 'http://remote.example:9000;bucket;pre/photos/'
 
     def test_json(self):
         resp = self.request('photos?format=json')
@@ -797,40 +800,100 @@ class TestListing(ShuntTestCase):
         listing = json.loads(resp.body)
         self.assertEqual(['a', 'b', 'both', 'd/1', 'd/2', 'e/1', 'z',
                           '\u00e9'], [e['name'] for e in listing])
-        both = listing[2]
-        self.assertEqual(['swift', self.loc], both['content_location'])
-        self.assertEqual(1, both['bytes'])
-        self.assertEqual([self.loc], listing[1]['content_location'])
-        self.assertEqual(['swift'], listing[0]['content_location'])
+        self.assertEqual(1, listing[2]['bytes'])   # the local copy's
+        # Without show_remote_location no entry says where it is.
+        self.assertFalse([e for e in listing if 'content_location' in e])
+        self.assertEqual('application/octet-stream',
+                         listing[1]['content_type'])
         self.assertEqual('1', resp.headers['X-Container-Object-Count'])
         self.assertEqual('tx-list', resp.headers['X-Trans-Id'])
-        self.assertNotIn(SECRET.encode(), resp.body)
-        self.assertNotIn(b'user', resp.body)
+        self.assertEqual(str(len(resp.body)), resp.headers['Content-Length'])
+        self.assertEqual('application/json; charset=utf-8',
+                         resp.headers['Content-Type'])
+
+    def test_locations_when_the_mapping_shows_them(self):
+        self.write_config([mapping(show_remote_location=True)])
+        self.reload()
+        self.fill_remote()   # the changed mapping has a provider of its own
+        listing = json.loads(self.request('photos?format=json').body)
+        both = listing[2]
+        self.assertEqual(['swift', self.loc], both['content_location'])
+        self.assertEqual([self.loc], listing[1]['content_location'])
+        self.assertEqual(['swift'], listing[0]['content_location'])
+        raw = json.dumps(listing)
+        self.assertNotIn(SECRET, raw)
+        self.assertNotIn('user', raw)
+
+    def test_nothing_remote_leaves_swifts_answer_unchanged(self):
+        self.swift.add_container('quiet')
+        self.swift.add('quiet', 'x', b'L')
+        self.write_config([mapping(), mapping('quiet')])
+        self.reload()
+        resp = self.request('quiet?format=json')
+        plain = Request.blank('/v1/%s/quiet?format=json' % ACCOUNT).\
+            get_response(self.swift)
+        self.assertEqual(plain.body, resp.body)
+        self.assertEqual(plain.headers['Content-Length'],
+                         resp.headers['Content-Length'])
+        self.assertEqual([('list', 'quiet')],
+                         [c[:2] for c in self.providers['quiet'].calls])
 
     def test_swift_is_asked_for_json(self):
         self.request('photos?format=xml')
-        self.assertIn('format=json', self.swift.calls[-1][2])
+        self.assertIn('format=xml', self.swift.calls[-1][2])
 
-    def test_formats_without_listing_formats(self):
-        resp = self.request('photos?delimiter=/')
-        self.assertEqual(b'a\nb\nboth\nd/\ne/\nz\n\xc3\xa9\n', resp.body)
-        self.assertEqual('text/plain; charset=utf-8',
-                         resp.headers['Content-Type'])
-        resp = self.request('photos?format=xml&limit=2')
-        self.assertTrue(resp.body.startswith(b'<?xml'))
-        self.assertIn(b'<name>b</name>', resp.body)
-        self.assertNotIn(b'<name>both</name>', resp.body)
+    def test_json_without_listing_formats(self):
+        # Below listing_formats Swift answers JSON whatever the format, and
+        # so does the shunt: a DLO's, symlink's or s3api's sub-request reads
+        # it as JSON (the bug: a plain-text answer broke every DLO GET).
+        for query in ('?delimiter=/', '?format=xml&limit=2', '?format=txt'):
+            resp = self.request('photos' + query)
+            self.assertEqual('application/json; charset=utf-8',
+                             resp.headers['Content-Type'])
+            names = [e.get('name', e.get('subdir'))
+                     for e in json.loads(resp.body)]
+            self.assertIn('b', names)
 
     def test_with_listing_formats_in_front(self):
         front = ListingFilter(self.app, {})
         for query, want in (('', b'a\nb\n'),
                             ('&format=xml', b'<name>b</name>'),
-                            ('&format=json', b'"content_location"')):
+                            ('&format=json', b'"name": "b"')):
             req = Request.blank('/v1/%s/photos?limit=2%s' % (ACCOUNT, query),
                                 environ={'swift.authorize': lambda r: None})
             resp = req.get_response(front)
             self.assertEqual(200, resp.status_int)
             self.assertIn(want, resp.body)
+
+    def test_listings_others_own_pass_untouched(self):
+        cases = (
+            ('photos?versions', {}),
+            ('photos?states=listing&format=json', {}),
+            ('photos?format=json', {'swift.format_listing': False}),
+            ('photos?format=json', {'swift.source': 'DLO'}),
+            ('photos?format=json', {
+                'HTTP_X_BACKEND_ALLOW_RESERVED_NAMES': 'true'}),
+            ('photos?format=json', {'HTTP_X_BACKEND_RECORD_TYPE': 'shard'}),
+        )
+        for path, env in cases:
+            req = Request.blank('/v1/%s/%s' % (ACCOUNT, path),
+                                environ=dict(env, **{
+                                    'swift.authorize': lambda r: None}))
+            resp = req.get_response(self.app)
+            self.assertEqual(200, resp.status_int, (path, env))
+            names = [e['name'] for e in json.loads(resp.body)]
+            self.assertNotIn('b', names, (path, env))
+        self.assertEqual([], self.remote.calls)
+        # s3api listing a bucket's multipart parts: its +segments container.
+        self.swift.add_container('photos+segments')
+        self.write_config([mapping('/*')])
+        self.reload()
+        req = Request.blank('/v1/%s/photos+segments?format=json' % ACCOUNT,
+                            environ={'swift.source': 'S3',
+                                     'swift.authorize': lambda r: None})
+        self.assertEqual(b'[]', req.get_response(self.app).body)
+        self.assertEqual({}, {k: p.calls for k, p in self.providers.items()
+                              if p.calls})
 
     def test_paging_reverse_and_delimiter(self):
         seen, marker = [], ''
@@ -852,7 +915,10 @@ class TestListing(ShuntTestCase):
         resp = self.request('empty?format=json')
         self.assertEqual(200, resp.status_int)
         self.assertEqual(b'[]', resp.body)
-        self.assertEqual(204, self.request('empty').status_int)
+        req = Request.blank('/v1/%s/empty' % ACCOUNT,
+                            environ={'swift.authorize': lambda r: None})
+        self.assertEqual(204, req.get_response(ListingFilter(self.app, {}))
+                         .status_int)
 
     def test_missing_local_container_is_404(self):
         self.write_config([mapping('/*')])
