@@ -72,8 +72,8 @@ LIMIT_DEFAULTS = {'auth_failure_window': 60, 'auth_failures_per_user': 10,
 def _decode_secret(text):
     if HEX.match(text):
         return binascii.unhexlify(text)
-    text = text.replace('+', '-').replace('/', '_')
-    return base64.urlsafe_b64decode(text + '=' * (-len(text) % 4))
+    text = text.replace('-', '+').replace('_', '/').rstrip('=')
+    return base64.b64decode(text + '=' * (-len(text) % 4), validate=True)
 
 
 def token_secret(conf):
@@ -219,6 +219,9 @@ class Auth(object):
         self.limiter = limiter or FailureLimiter(clock=clock)
         # Stands in for unknown users, so that they cost what users do.
         self.nobody = User('', '', os.urandom(32).hex(), False)
+        self.key_digests = {
+            name: hashlib.sha256(user.key.encode('utf-8')).digest()
+            for name, user in list(users.items()) + [(None, self.nobody)]}
 
     # -- tokens ---------------------------------------------------------------
     def _signature(self, user, payload):
@@ -264,8 +267,8 @@ class Auth(object):
         the user exists changes the work done."""
         given = hashlib.sha256((key or '').encode(
             'utf-8', 'surrogateescape')).digest()
-        known = hashlib.sha256((user or self.nobody).key.encode(
-            'utf-8')).digest()
+        known = self.key_digests.get(user.name if user else None,
+                                     self.key_digests[None])
         return hmac.compare_digest(given, known) and \
             user is not None and key is not None
 

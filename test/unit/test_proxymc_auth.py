@@ -1,10 +1,16 @@
-"""proxymc's users and tokens: parsing, issuing, checking, reloading."""
+"""proxymc's users and tokens: parsing, issuing, checking, reloading,
+token_secret, the same work for every user name, failed-attempt limits."""
+import base64
+import hashlib
+import hmac
 import os
 import shutil
 import tempfile
+import types
 import unittest
+from unittest import mock
 
-from swift.common.swob import str_to_wsgi
+from swift.common.swob import Request, str_to_wsgi
 
 from proxymc import auth
 from proxymc.app import ProxyMC
@@ -185,6 +191,181 @@ class TestAuthThroughTheApp(ProxyTestCase):
         self.assertIn('user_test_tester: only ".admin"', self.logger.text())
         self.assertNotIn('.boss', self.logger.text())
         self.assertNotIn('newkey', self.logger.text())
+
+
+class TestTokenSecret(unittest.TestCase):
+
+    def test_hex_and_base64_of_32_bytes_or_more(self):
+        raw = os.urandom(32)
+        for text in (raw.hex(), raw.hex().upper(), ' %s\n' % raw.hex(),
+                     base64.b64encode(raw).decode(),
+                     base64.urlsafe_b64encode(raw).decode().rstrip('=')):
+            self.assertEqual(raw, auth.token_secret({'token_secret': text}))
+        self.assertEqual(48, len(auth.token_secret(
+            {'token_secret': os.urandom(48).hex()})))
+
+    def test_refusals_name_the_option_never_the_value(self):
+        for text, why in (
+                (None, 'required'), ('', 'required'), ('  ', 'required'),
+                (os.urandom(31).hex(), 'holds 31 bytes'),
+                ('password', 'holds 6 bytes'),
+                ('correct horse battery staple', 'neither hex nor base64'),
+                ('ab' * 32, 'not random'),              # one byte
+                ('0123456789abcdef' * 8, 'not random'),  # a short pattern
+                (base64.b64encode(b'secret' * 8).decode(), 'not random')):
+            conf = {} if text is None else {'token_secret': text}
+            with self.assertRaises(ValueError) as caught:
+                auth.token_secret(conf)
+            message = str(caught.exception)
+            self.assertTrue(message.startswith('token_secret '), message)
+            self.assertIn(why, message)
+            self.assertNotIn('\n', message)
+            if text and text.strip():
+                self.assertNotIn(text, message)
+        self.assertIn("secrets.token_hex(32)", message)
+
+    def test_the_app_does_not_start_without_one(self):
+        for bad in (None, 'ab' * 32):
+            conf = dict(CONF, token_secret=bad)
+            with self.assertRaises(ValueError) as caught:
+                ProxyMC(conf, table=object())
+            self.assertIn('token_secret', str(caught.exception))
+
+
+class CountingHashes(object):
+    """Every SHA-256 started (by hashing or HMAC) and every comparison,
+    with their input sizes: the work a request costs."""
+
+    def __init__(self, test):
+        self.work = []
+        real_compare = hmac.compare_digest
+
+        def sha256(data=b''):
+            self.work.append(('sha256', len(data)))
+            return hashlib.sha256(data)
+
+        def compare(a, b):
+            self.work.append(('compare', len(a), len(b)))
+            return real_compare(a, b)
+        for patcher in (mock.patch.object(auth, 'hashlib',
+                                          types.SimpleNamespace(
+                                              sha256=sha256)),
+                        mock.patch.object(auth.hmac, 'compare_digest',
+                                          compare)):
+            patcher.start()
+            test.addCleanup(patcher.stop)
+
+    def of(self, call):
+        del self.work[:]
+        call()
+        return list(self.work)
+
+
+class TestSameWorkForEveryName(ProxyTestCase):
+
+    def test_auth_costs_the_same_for_unknown_users(self):
+        counting = CountingHashes(self)
+        wrong = counting.of(lambda: self.get_token('test:tester', 'wrong'))
+        self.assertTrue(wrong)
+        # The same key sent for users with keys of other lengths, for
+        # names that are no user, and for no name at all.
+        for user in ('test:reader', 'other:admin', 'test:nobody',
+                     'nobody:at-all', ''):
+            work = counting.of(lambda: self.get_token(user, 'wrong'))
+            self.assertEqual(wrong, work, user)
+
+    def test_token_checks_cost_the_same_for_unknown_users(self):
+        token = self.token('tester')
+        payload, _, signature = token.rpartition('.')
+        name, _, expires = payload[len('AUTH_tk'):].partition('.')
+        forged = payload + '.' + '0' * len(signature)
+        unknown = 'AUTH_tk%s.%s.%s' % (b64('test:nobody'), expires,
+                                       signature)
+        stale = 'AUTH_tk%s.%x.%s' % (name, 1000, signature)
+        counting = CountingHashes(self)
+        known = counting.of(lambda: self.app.users.auth.user_for(forged))
+        self.assertTrue(known)
+        for other in (unknown, stale):
+            self.assertEqual(known, counting.of(
+                lambda: self.app.users.auth.user_for(other)))
+
+
+class TestFailedAuthLimits(ProxyTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.now = [1000.0]
+        self.limiter = auth.FailureLimiter(
+            window=60, per_user=3, per_address=5, entries=100,
+            clock=lambda: self.now[0])
+        self.app.users.limiter = self.app.users.auth.limiter = self.limiter
+
+    def auth(self, user, key, address='192.0.2.1'):
+        return Request.blank('/auth/v1.0', environ={
+            'REMOTE_ADDR': address}, headers={
+            'X-Auth-User': user, 'X-Auth-Key': key}).get_response(self.app)
+
+    def test_per_user(self):
+        for _ in range(3):
+            self.assertEqual(401, self.auth('test:tester', 'wrong')
+                             .status_int)
+        # Now even the right key is refused, from any address.
+        for address in ('192.0.2.1', '198.51.100.7'):
+            resp = self.auth('test:tester', 'testing', address)
+            self.assertEqual(429, resp.status_int)
+            self.assertEqual('60', resp.headers['Retry-After'])
+            self.assertNotIn('X-Auth-Token', resp.headers)
+        self.assertEqual(200, self.auth('test:reader', 'readpw').status_int)
+        self.now[0] += 20
+        self.assertEqual('40', self.auth('test:tester', 'testing')
+                         .headers['Retry-After'])
+        self.now[0] += 40
+        self.assertEqual(200, self.auth('test:tester', 'testing').status_int)
+
+    def test_unknown_names_are_limited_alike(self):
+        for _ in range(3):
+            self.assertEqual(401, self.auth('test:nobody', 'x').status_int)
+        self.assertEqual(429, self.auth('test:nobody', 'x').status_int)
+
+    def test_per_address(self):
+        for index in range(5):
+            self.assertEqual(401, self.auth('test:u%d' % index, 'x')
+                             .status_int)
+        self.assertEqual(429, self.auth('test:tester', 'testing').status_int)
+        self.assertEqual(200, self.auth('test:tester', 'testing',
+                                        '198.51.100.7').status_int)
+
+    def test_memory_is_bounded(self):
+        for index in range(1000):
+            self.auth('test:u%d' % index, 'x', '10.0.%d.%d' % divmod(
+                index, 256))
+        self.assertEqual(100, len(self.limiter.counts))
+        # The newest are the ones kept.
+        self.assertIn(('user', 'test:u999'), self.limiter.counts)
+
+    def test_settings(self):
+        limiter = auth.FailureLimiter.from_conf({})
+        self.assertEqual((60, {'user': 10, 'address': 50}, 10000),
+                         (limiter.window, limiter.limits, limiter.entries))
+        off = auth.FailureLimiter.from_conf({'auth_failures_per_user': '0',
+                                             'auth_failures_per_address': 0})
+        for _ in range(20):
+            off.failed('test:tester', '192.0.2.1')
+        self.assertEqual(0, off.retry_after('test:tester', '192.0.2.1'))
+        self.assertEqual({}, dict(off.counts))
+        for option, value in (('auth_failure_window', '0'),
+                              ('auth_failures_per_user', '-1'),
+                              ('auth_failure_entries', 'many')):
+            with self.assertRaises(ValueError) as caught:
+                auth.FailureLimiter.from_conf({option: value})
+            self.assertIn(option, str(caught.exception))
+
+    def test_counts_outlive_a_reload_of_the_users(self):
+        for _ in range(3):
+            self.auth('test:tester', 'wrong')
+        self.app.users.auth = self.app.users._make(
+            dict(CONF), self.app.users.limiter)
+        self.assertEqual(429, self.auth('test:tester', 'testing').status_int)
 
 
 if __name__ == '__main__':

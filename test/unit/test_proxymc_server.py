@@ -54,6 +54,32 @@ class TestConfigChecks(unittest.TestCase):
         path = self.write('[DEFAULT]\nbind_port = 1\n')
         self.assertIn('[app:proxymc]', server._config_problem(path))
 
+    def test_token_secret_missing_or_weak_is_one_line(self):
+        for secret, why in (('', 'token_secret is required'),
+                            ('ab' * 32, 'token_secret is not random'),
+                            ('abcd', 'token_secret holds 2 bytes')):
+            path = self.write(secret=secret)
+            problem = server._config_problem(path)
+            self.assertTrue(problem.startswith(why), problem)
+            self.assertIn(path, problem)
+            self.assertNotIn('\n', problem)
+            if secret:
+                self.assertNotIn(secret, problem)
+        with self.assertRaises(SystemExit) as caught:
+            server.main(['--config', path, '--test-config'])
+        self.assertEqual(1, caught.exception.code)
+
+    def test_spool_dir_is_created_or_refused(self):
+        spool = os.path.join(self.tmp, 'new', 'spool')
+        self.assertIsNone(server._config_problem(self.write(spool=spool)))
+        self.assertTrue(os.path.isdir(spool))
+        blocker = os.path.join(self.tmp, 'a-file')
+        open(blocker, 'w').close()
+        problem = server._config_problem(self.write(
+            spool=os.path.join(blocker, 'spool')))
+        self.assertTrue(problem.startswith('spool_dir %s/spool cannot be '
+                                           'created' % blocker), problem)
+
     def test_cli_exits_with_the_reason(self):
         path = self.write(user='no-such-user-here')
         with self.assertRaises(SystemExit) as caught:
