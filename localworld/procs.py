@@ -155,3 +155,32 @@ def free_port():
     port = sock.getsockname()[1]
     sock.close()
     return port
+
+
+def _sessions_cpu(sessions):
+    """CPU seconds (user + system, children reaped included) of every
+    process whose session is one of ``sessions``."""
+    ticks = os.sysconf('SC_CLK_TCK')
+    total = 0
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        # fields[0] is the state (field 3 of stat); session is field 6,
+        # utime..cstime are fields 14-17.
+        if int(fields[3]) in sessions:
+            total += sum(int(v) for v in fields[11:15])
+    return total / ticks
+
+
+def idle_cpu(world_dir, window=30.0):
+    """CPU seconds all recorded processes (and their children) use over
+    ``window`` seconds of wall time."""
+    sessions = set(recorded(world_dir).values())
+    before = _sessions_cpu(sessions)
+    time.sleep(window)
+    return _sessions_cpu(sessions) - before

@@ -2,6 +2,7 @@
 
     python -m localworld.run_swift wsgi   SWIFT_DIR CONF SECTION
     python -m localworld.run_swift daemon SWIFT_DIR CONF module:Class
+    python -m localworld.run_swift once   SWIFT_DIR CONF module:Class
 
 Swift's own console scripts read /etc/swift/swift.conf; this wrapper points
 them at the world's swift_dir first and always logs to stderr (no syslog here).
@@ -21,7 +22,7 @@ def main(argv):
     module, cls = argv[3].split(':')
     from swift.common.daemon import run_daemon
     klass = getattr(importlib.import_module(module), cls)
-    run_daemon(klass, conf, verbose=True)
+    run_daemon(klass, conf, once=(kind == 'once'), verbose=True)
     return 0
 
 

@@ -2,7 +2,15 @@
 
     python -m localworld up       start everything, wait until all answer
     python -m localworld down     stop everything the world started
-    python -m localworld status   what runs, and where
+    python -m localworld status [SECONDS]
+                                  what runs, where, and the CPU the world
+                                  used over SECONDS (default 30) at rest
+    python -m localworld update-accounts
+                                  one container-updater pass per node, so
+                                  account listings show current counts
+
+At rest the world should cost almost nothing: no background daemon runs
+(account statistics are updated on demand), and ``status`` measures it.
 
 State lives in ``$SWIFT_S3_SYNC_WORLD`` (default
 ``/dev/shm/swift-s3-sync-world``; tmpfs, because Swift keeps object metadata
@@ -145,7 +153,10 @@ def down(directory=None, out=sys.stdout):
         len(stopped), time.time() - started))
 
 
-def status(directory=None, out=sys.stdout):
+IDLE_BUDGET = 0.05   # of one core
+
+
+def status(directory=None, out=sys.stdout, window=30.0):
     directory = directory or world_dir()
     live, dead = running(directory)
     if not live and not dead:
@@ -162,17 +173,50 @@ def status(directory=None, out=sys.stdout):
         if isinstance(info, dict):
             url = info.get('proxy_url') or info.get('endpoint')
             out.write('%-10s %s\n' % (service, url))
+    if window > 0 and live:
+        used = procs.idle_cpu(directory, window)
+        share = used / window
+        out.write('CPU at rest: %.2f s over %.0f s = %.1f%% of one core '
+                  '(budget %.0f%%)%s\n' % (
+                      used, window, 100 * share, 100 * IDLE_BUDGET,
+                      '' if share <= IDLE_BUDGET else ': OVER BUDGET'))
     return 0 if not dead else 1
+
+
+def update_accounts(directory=None, out=sys.stdout):
+    """One container-updater pass on every node of both clusters."""
+    from localworld.swift_cluster import SwiftCluster
+    directory = directory or world_dir()
+    load(directory)
+    started = time.time()
+    for service in services(directory, sys.executable):
+        if isinstance(service, SwiftCluster):
+            service.update_accounts()
+    out.write('account statistics updated in %.1f s\n' % (
+        time.time() - started))
+
+
+USAGE = ('usage: python -m localworld up|down|status [SECONDS]|'
+         'update-accounts\n')
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    commands = {'up': up, 'down': down, 'status': status}
-    if len(argv) != 1 or argv[0] not in commands:
-        sys.stderr.write('usage: python -m localworld up|down|status\n')
+    commands = {'up': up, 'down': down, 'status': status,
+                'update-accounts': update_accounts}
+    if not argv or argv[0] not in commands or len(argv) > (
+            2 if argv[0] == 'status' else 1):
+        sys.stderr.write(USAGE)
         return 2
+    kwargs = {}
+    if len(argv) == 2:
+        try:
+            kwargs['window'] = float(argv[1])
+        except ValueError:
+            sys.stderr.write(USAGE)
+            return 2
     try:
-        result = commands[argv[0]]()
+        result = commands[argv[0]](**kwargs)
     except WorldError as err:
         sys.stderr.write('localworld: %s\n' % err)
         return 1

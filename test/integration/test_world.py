@@ -8,7 +8,11 @@ from swift.common.utils import hash_path
 from swift.container.backend import ContainerBroker, DATADIR
 
 from swift_s3_sync.swift_env import use_swift_dir
-from test.integration.world import get_world, s3_client, swift_conn, unique
+from localworld import procs
+from localworld import world as localworld
+from test.integration.world import (
+    get_world, remove_container, s3_client, swift_conn, unique,
+    update_accounts)
 
 MiB = 1024 * 1024
 
@@ -20,6 +24,24 @@ class TestSourceSwift(unittest.TestCase):
         self.conn = swift_conn()
         self.container = unique('world')
         self.conn.put_container(self.container)
+        self.addCleanup(remove_container, self.conn, self.container)
+
+    def test_account_statistics_on_demand(self):
+        self.conn.put_object(self.container, 'a', b'abc')
+        self.conn.put_object(self.container, 'b', b'de')
+        update_accounts()
+        _, listing = self.conn.get_account(prefix=self.container)
+        self.assertEqual([(self.container, 2, 5)], [
+            (c['name'], c['count'], c['bytes']) for c in listing])
+
+    def test_quiet_at_rest(self):
+        # No background daemon: the world's processes (servers, S3 stores,
+        # Ceph) cost at most 5% of one core while nothing asks them.
+        get_world()
+        window = 10.0
+        used = procs.idle_cpu(localworld.world_dir(), window)
+        self.assertLessEqual(used / window, localworld.IDLE_BUDGET,
+                             '%.2f CPU seconds in %.0f s' % (used, window))
 
     def test_put_get_delete(self):
         body = os.urandom(4096)
