@@ -18,6 +18,13 @@ proxymc, cloud-shunt and the daemon read each other's large objects.
 ``GET ?multipart-manifest=get`` returns the saved manifest (``format=raw``:
 in the PUT format), and ``DELETE ?multipart-manifest=delete`` deletes the
 object and the segments its manifest lists.  Nested SLOs are refused.
+
+A saved manifest is trusted only for an object whose HEAD marks it as a
+large object (``X-Static-Large-Object``, which no client can set: the
+metadata it comes from is reserved); for any other object both requests
+act on the object alone.  The keys where S3 keeps manifests cannot be
+written as objects either (see ``Provider.name_problem``), so no client can
+plant a manifest for someone else's object.
 """
 import base64
 import hashlib
@@ -25,6 +32,7 @@ import io
 import json
 
 from swift.common.swob import Range
+from swift.common.utils import config_true_value
 
 from swift_s3_sync.listing import swift_time
 from swift_s3_sync.local_objects import ConcatenatedReader
@@ -208,6 +216,29 @@ class SloBuilder(object):
             self.etag(stored), timestamp, open_body, large='slo',
             segments=segments, open_segment=self.open_segment,
             manifest=json.dumps(stored))
+
+
+def saved_manifest(provider, container, name):
+    """The manifest saved for a large object (parsed entries), or None:
+    when the provider keeps none (a Swift remote answers for itself), the
+    object is missing or not marked as a large object, or what is saved is
+    not a manifest."""
+    get_manifest = getattr(provider, 'get_manifest', None)
+    if get_manifest is None:
+        return None
+    remote = provider.head(container, name)
+    if remote is None or not config_true_value(
+            (remote.headers or {}).get('x-static-large-object')):
+        return None
+    text = get_manifest(container, name, remote)
+    try:
+        entries = json.loads(text) if text else None
+    except ValueError:
+        return None
+    if not isinstance(entries, list) or \
+            not all(isinstance(e, dict) for e in entries):
+        return None
+    return entries
 
 
 def raw_manifest(stored):

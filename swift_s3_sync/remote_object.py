@@ -13,8 +13,17 @@ one for proxymc).
   not be the remote's own ETag: large objects, SSE-KMS), the same way for
   every remote.
 * POST replaces user metadata and content headers (the content type is kept
-  unless given), like a Swift POST; X-Delete-At/X-Delete-After are refused
-  because a remote copy cannot expire.
+  unless given), like a Swift POST.  Refused with a one-line 400 before the
+  remote is asked (:func:`refuse_write`, which proxymc's PUTs use too): a
+  name the remote cannot hold (``Provider.name_problem``: a key over the
+  store's limit, a name among the S3 provider's saved manifests) and
+  reserved metadata (``X-Object-Meta-Swift-S3-Sync-*``, which would change
+  the ETag or the large-object kind later reads report).  For an object
+  that exists, X-Delete-At/X-Delete-After (a remote copy cannot expire)
+  and metadata the remote cannot store (too much, bad keys:
+  ``Provider.check_metadata``) are 400s too.
+* A name the remote cannot hold is simply not there for GET, HEAD and
+  DELETE: the provider answers "not found" without a request.
 * A remote failure becomes a short 503 (cannot reach it) or 502 (it
   answered with an error); the details go to the log with secrets masked.
 """
@@ -32,7 +41,7 @@ from swift.common.utils import Timestamp, close_if_possible, \
     config_true_value
 
 from swift_s3_sync.providers.base import CONTENT_HEADERS, LocalObject, \
-    RemoteError
+    Provider, RemoteError, reserved_metadata
 
 # Remote headers a client sees; user metadata (x-object-meta-*) too.
 CLIENT_HEADERS = CONTENT_HEADERS + (
@@ -162,25 +171,52 @@ def new_metadata(client_headers, old_headers):
     return headers
 
 
+def _contract(provider, method):
+    """``provider.<method>``, or the contract's default for a stand-in
+    that does not derive from Provider (test doubles)."""
+    found = getattr(provider, method, None)
+    return found or getattr(Provider, method).__get__(provider)
+
+
+def refused(req, reason, extra=None):
+    """A 400 whose body is ``reason`` on one line."""
+    return HTTPBadRequest(request=req, content_type='text/plain',
+                          body=(reason + '\n').encode('utf-8'),
+                          headers=extra)
+
+
 def refuse_expiry(req, client_headers):
     """A 400 when the request asks for expiry, which a remote copy
     cannot do; else None."""
     if any(k in client_headers for k in EXPIRY_HEADERS):
-        return HTTPBadRequest(
-            request=req, content_type='text/plain',
-            body=b'X-Delete-At and X-Delete-After cannot be set on an '
-                 b'object stored remotely\n')
+        return refused(req, 'X-Delete-At and X-Delete-After cannot be set '
+                            'on an object stored remotely')
     return None
+
+
+def refuse_write(req, provider, container, name, client_headers,
+                 extra=None):
+    """A 400 for a write (PUT, POST, a copy's destination) of ``name``
+    that the remote must not take whatever it holds, decided without
+    asking it: a name it cannot hold, reserved metadata.  None when it may
+    go on."""
+    reason = _contract(provider, 'name_problem')(container, name) or \
+        reserved_metadata(client_headers)
+    return refused(req, reason, extra) if reason else None
 
 
 def post(req, provider, container, name, client_headers, not_found,
          extra=None):
+    refusal = refuse_write(req, provider, container, name, client_headers,
+                           extra)
+    if refusal:
+        return refusal
     remote = provider.head(container, name)
     if remote is None:
         return not_found
-    refused = refuse_expiry(req, client_headers)
-    if refused:
-        return refused
+    refusal = refuse_expiry(req, client_headers)
+    if refusal:
+        return refusal
     headers = new_metadata(client_headers, remote.headers)
     # A large object keeps its kind (and its recorded Swift ETag).
     large = 'slo' if config_true_value(
@@ -190,6 +226,12 @@ def post(req, provider, container, name, client_headers, not_found,
         return RemoteReader(provider, container, name)
     local = LocalObject(container, name, headers, remote.size, remote.etag,
                         Timestamp.now().internal, open_body, large=large)
+    try:
+        _contract(provider, 'check_metadata')(local)
+    except RemoteError as err:
+        if not err.permanent:
+            raise
+        return refused(req, err.reason, extra)
     provider.update_metadata(local, remote)
     return HTTPAccepted(request=req, headers=extra)
 

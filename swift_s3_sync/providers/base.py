@@ -9,6 +9,20 @@ nowhere else, so the sync engine, the shunt and proxymc never see them.
 Errors are raised as :class:`RemoteError`; ``permanent`` tells the engine
 whether retrying can help (a 5xx, a timeout or a refused connection can; a
 metadata set the remote cannot store cannot).
+
+Names and metadata the providers keep for themselves
+----------------------------------------------------
+* Reserved user metadata (:data:`RESERVED_METADATA`): every provider records
+  the Swift timestamp of a copy, the Swift ETag of large (and SSE-KMS)
+  objects and the large-object kind in user metadata, and reads them back as
+  the object's timestamp, ETag and ``X-Static-Large-Object``.  No client and
+  no local object may set them: ``check()`` and ``check_metadata()`` refuse
+  them, so the daemon records a FAILED row with the reason, and proxymc
+  and cloud-shunt answer 400 (:func:`reserved_metadata` names the header).
+* Names the remote cannot hold (``name_problem()``): a key longer than the
+  store allows, or a name inside the provider's own namespace (the S3
+  provider's saved SLO manifests under a ``custom_prefix``).  Reads of such
+  a name find nothing and make no request; writes are refused.
 """
 
 # Result of Provider.compare()
@@ -19,6 +33,15 @@ DATA = 'data'            # bytes differ (or no remote copy): upload
 # Headers copied to the remote besides user metadata.
 CONTENT_HEADERS = ('content-type', 'content-encoding', 'content-disposition',
                    'content-language', 'cache-control', 'expires')
+
+# User metadata every provider keeps for itself (see the module docstring),
+# as S3 user-metadata keys; as Swift headers they are X-Object-Meta-<key>.
+TIMESTAMP_KEY = 'swift-s3-sync-timestamp'
+ETAG_KEY = 'swift-s3-sync-etag'
+LARGE_KEY = 'swift-s3-sync-large'
+RESERVED_KEYS = (TIMESTAMP_KEY, ETAG_KEY, LARGE_KEY)
+META_PREFIX = 'x-object-meta-'
+RESERVED_METADATA = tuple(META_PREFIX + key for key in RESERVED_KEYS)
 
 
 class RemoteError(Exception):
@@ -34,6 +57,26 @@ class RemoteError(Exception):
         if self.status:
             return '%s %s' % (self.status, self.reason)
         return self.reason
+
+
+def reserved_metadata(headers):
+    """Why ``headers`` (any case) cannot be stored because one of them is
+    reserved metadata, naming it the way clients write it
+    (``X-Object-Meta-Swift-S3-Sync-Etag is reserved ...``); else None."""
+    for name in headers:
+        if name.lower() in RESERVED_METADATA:
+            shown = '-'.join(part.capitalize()
+                             for part in name.lower().split('-'))
+            return '%s is reserved for swift-s3-sync' % shown
+    return None
+
+
+def refuse_reserved(headers):
+    """Raise a permanent RemoteError when ``headers`` set reserved
+    metadata."""
+    reason = reserved_metadata(headers)
+    if reason:
+        raise RemoteError(reason, permanent=True)
 
 
 class RemoteObject(object):
@@ -134,8 +177,22 @@ class Provider(object):
 
     def check(self, local):
         """Raise a permanent RemoteError when the remote cannot take
-        ``local`` (name too long, metadata too large, ...)."""
+        ``local`` (name too long, metadata too large, ...); includes
+        ``name_problem()`` and ``check_metadata()``."""
         raise NotImplementedError
+
+    def check_metadata(self, local):
+        """Raise a permanent RemoteError when the remote cannot take
+        ``local``'s metadata (reserved or invalid keys, too much of it).
+        A POST checks only this: it changes nothing else."""
+        refuse_reserved(local.headers)
+
+    def name_problem(self, container, name):
+        """Why the remote can never hold an object called ``name`` (its key
+        would be too long; the name lies in the provider's own namespace),
+        or None.  head(), get() and delete() of such a name find nothing
+        without asking the remote; put() and check() refuse it."""
+        return None
 
     def head(self, container, name):
         """RemoteObject with headers, or None when absent."""

@@ -17,6 +17,12 @@ servers, network trouble and mapping problems (no such bucket, bad
 credentials) are not permanent.  ``error.code`` holds the S3 error code.
 Secrets never appear in messages.
 
+Names in the saved manifests' namespace (``.manifests/...`` with a custom
+prefix) and names whose key would be over 1024 bytes cannot be objects:
+head, get and delete answer "not there" without a request, check and the
+writes refuse them (see ``name_problem``).  A saved manifest is only read
+for an object marked as an SLO.
+
 Requests carry Content-MD5 on PUT (the server verifies the bytes), the
 payload is not SHA256-signed (the body is streamed once; Content-MD5 covers
 it) and no CRC trailers are sent (clones reject aws-chunked bodies).
@@ -38,10 +44,9 @@ from swift_s3_sync.providers import s3_metadata as meta
 from swift_s3_sync.providers import s3_multipart as multipart
 from swift_s3_sync.providers.base import (
     CONTENT_HEADERS, DATA, EQUAL, METADATA, Provider, RemoteError,
-    RemoteObject)
+    RemoteObject, refuse_reserved)
 
 ARCHIVE_CLASSES = ('GLACIER', 'DEEP_ARCHIVE')
-MANIFESTS = '.manifests/'
 PASS_THROUGH = ('range', 'if-match', 'if-none-match', 'if-modified-since',
                 'if-unmodified-since')
 GET_STATUSES = (304, 404, 412, 416)
@@ -273,21 +278,35 @@ class S3Provider(Provider):
         return RemoteObject(local.name, headers['etag'], local.size,
                             timestamp=timestamp, headers=headers)
 
+    def name_problem(self, container, name):
+        """A name in the saved manifests' namespace (custom prefix only),
+        or a key over S3's 1024 bytes."""
+        if meta.in_manifest_space(name, self.mapping.custom_prefix):
+            return ('object names starting with "%s" are reserved for '
+                    'large-object manifests in this mapping' % meta.MANIFESTS)
+        key = self.key_for(container, name)
+        size = len(key.encode('utf-8', 'surrogateescape'))
+        if size > meta.MAX_KEY_BYTES:
+            return 'key is %d bytes after the prefix, S3 allows %d' % (
+                size, meta.MAX_KEY_BYTES)
+        return None
+
+    def _refuse_name(self, container, name):
+        problem = self.name_problem(container, name)
+        if problem:
+            raise RemoteError(problem, permanent=True)
+
     def check(self, local):
+        self._refuse_name(local.container, local.name)
         limit = meta.MAX_OBJECT_BYTES if local.large else meta.MAX_PUT_BYTES
         if local.size > limit:
             raise RemoteError('object is %d bytes, S3 allows %d' % (
                 local.size, limit), permanent=True)
-        key = self.key_for(local.container, local.name)
-        size = len(key.encode('utf-8'))
-        if size > meta.MAX_KEY_BYTES:
-            raise RemoteError('key is %d bytes after the prefix, S3 allows '
-                              '%d' % (size, meta.MAX_KEY_BYTES),
-                              permanent=True)
+        self.check_metadata(local)
+
+    def check_metadata(self, local):
+        refuse_reserved(local.headers)
         for name in meta.user_metadata(local.headers):
-            if name in meta.RESERVED_KEYS:
-                raise RemoteError('metadata key %r is reserved for '
-                                  'swift-s3-sync' % name, permanent=True)
             if not meta.valid_meta_key(name):
                 raise RemoteError('metadata key %r cannot be stored in S3'
                                   % name, permanent=True)
@@ -299,6 +318,7 @@ class S3Provider(Provider):
     def put(self, local):
         """Upload ``local``: one PUT with Content-MD5 from the Swift ETag,
         or for a large object a multipart upload (see s3_multipart)."""
+        self._refuse_name(local.container, local.name)
         if local.large:
             return self._put_large(local)
         body = local.open_body()
@@ -360,6 +380,7 @@ class S3Provider(Provider):
         [i]``): each segment becomes a part the server copies, so no bytes
         pass through us.  Segments that are not valid parts are read and
         written again by put()."""
+        self._refuse_name(local.container, local.name)
         if self.mapping.is_google() or \
                 not multipart.one_part_per_segment(local.segments):
             return self.put(local)
@@ -373,8 +394,16 @@ class S3Provider(Provider):
         return meta.manifest_key(self.mapping.account, container, name,
                                  self.mapping.custom_prefix)
 
-    def get_manifest(self, container, name):
-        """The SLO manifest saved beside an object (JSON text), or None."""
+    def get_manifest(self, container, name, remote=None):
+        """The SLO manifest saved beside an object (JSON text), or None.
+        Only an object marked as an SLO has one: the object is HEADed
+        first unless ``remote`` (its HEAD) is given, and anything found
+        beside a plain object is ignored (a stale or planted key)."""
+        if remote is None:
+            remote = self.head(container, name)
+        if remote is None or (remote.headers or {}).get(
+                'x-static-large-object') != 'True':
+            return None
         resp = self._call('get_object', expect=(404,),
                           Bucket=self.mapping.aws_bucket,
                           Key=self.manifest_key(container, name))
@@ -385,6 +414,7 @@ class S3Provider(Provider):
     def update_metadata(self, local, remote):
         """COPY onto itself with new metadata (the bytes stay on the
         server); archived objects are uploaded again instead."""
+        self._refuse_name(local.container, local.name)
         storage = (remote.headers or {}).get('x-amz-storage-class')
         if storage in ARCHIVE_CLASSES:
             return self.put(local)   # archived objects cannot be copied
@@ -398,7 +428,9 @@ class S3Provider(Provider):
     def delete(self, container, name):
         """True when deleted.  S3 answers 204 whether or not the key
         existed, so True does not prove it did; False only when the server
-        says 404."""
+        says 404 (or the name cannot exist: no request then)."""
+        if self.name_problem(container, name):
+            return False
         resp = self._call('delete_object', expect=(404,),
                           Bucket=self.mapping.aws_bucket,
                           Key=self.key_for(container, name))
@@ -446,7 +478,10 @@ class S3Provider(Provider):
 
     def head(self, container, name):
         """RemoteObject with Swift-style headers (plus
-        ``x-amz-storage-class`` when S3 reports one), or None on 404."""
+        ``x-amz-storage-class`` when S3 reports one), or None on 404 (and
+        without a request for a name that cannot exist)."""
+        if self.name_problem(container, name):
+            return None
         resp = self._call('head_object', expect=(404,),
                           Bucket=self.mapping.aws_bucket,
                           Key=self.key_for(container, name))
@@ -463,6 +498,8 @@ class S3Provider(Provider):
         If-* headers are passed through as given; 304, 404, 412 and 416
         come back as statuses with an empty body.  Close the body iterator
         (or read it to the end) to release the connection."""
+        if self.name_problem(container, name):
+            return 404, {}, iter(())
         raw = {k: v for k, v in (headers or {}).items()
                if k.lower() in PASS_THROUGH}
         params = {'Bucket': self.mapping.aws_bucket,
@@ -490,8 +527,7 @@ class S3Provider(Provider):
                 if not item['Key'].startswith(key_prefix):
                     continue
                 name = item['Key'][len(key_prefix):]
-                if self.mapping.custom_prefix is not None and \
-                        name.startswith(MANIFESTS):
+                if meta.in_manifest_space(name, self.mapping.custom_prefix):
                     continue  # saved SLO manifests share a custom prefix
                 if end_marker and name >= end_marker:
                     return

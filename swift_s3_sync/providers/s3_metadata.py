@@ -16,13 +16,20 @@ Reading decodes a value only when the whole value is a run of encoded words
 (B or Q, any charset Python knows), so every str round-trips exactly:
 a value that literally starts with ``=?`` is itself encoded on the way out.
 
-Swift ``x-object-meta-foo`` is S3 user metadata ``foo``.  Two metadata keys
-belong to us and are never shown as user metadata:
+Swift ``x-object-meta-foo`` is S3 user metadata ``foo``.  Three metadata
+keys belong to us and are never shown as user metadata (nor accepted from
+one, see ``providers.base``):
 
 * ``swift-s3-sync-timestamp``: the Swift timestamp (internal format) of the
   object the copy was made from;
-* ``swift-s3-sync-etag``: the Swift ETag (MD5), written only when the bucket
-  encrypts with SSE-KMS, whose ETags are not MD5s.
+* ``swift-s3-sync-etag``: the Swift ETag, written when S3's own ETag is not
+  it (SSE-KMS, large objects);
+* ``swift-s3-sync-large``: ``slo`` or ``dlo`` for a copy of a Swift large
+  object; ``slo`` is shown as ``X-Static-Large-Object: True``.
+
+With a ``custom_prefix`` the saved SLO manifests share the object key space
+(``<prefix>/.manifests/<sha256>.swift_slo_manifest``), so object names that
+start with ``.manifests/`` are refused for such mappings.
 """
 import base64
 import binascii
@@ -30,14 +37,12 @@ import codecs
 import hashlib
 import re
 
-TIMESTAMP_KEY = 'swift-s3-sync-timestamp'
-ETAG_KEY = 'swift-s3-sync-etag'
-# 'slo' or 'dlo': the object was a Swift large object (its ETag is then
-# recorded under ETAG_KEY, as S3 computes another one for multipart).
-LARGE_KEY = 'swift-s3-sync-large'
-RESERVED_KEYS = (TIMESTAMP_KEY, ETAG_KEY, LARGE_KEY)
+# The reserved keys are the contract's (providers.base), re-exported here.
+from swift_s3_sync.providers.base import (  # noqa: F401
+    ETAG_KEY, LARGE_KEY, RESERVED_KEYS, TIMESTAMP_KEY)
 
 META_PREFIX = 'x-object-meta-'
+MANIFESTS = '.manifests/'
 S3_META_PREFIX = 'x-amz-meta-'
 
 # Swift content header -> boto3 parameter.  Expires is left out on purpose:
@@ -85,15 +90,22 @@ def key_prefix(account, container, custom_prefix=None):
     return custom_prefix + '/' if custom_prefix else ''
 
 
+def in_manifest_space(name, custom_prefix=None):
+    """True when an object ``name`` would share its key with saved SLO
+    manifests (only possible with a custom prefix)."""
+    return custom_prefix is not None and name.startswith(MANIFESTS)
+
+
 def manifest_key(account, container, name, custom_prefix=None):
     """Where an SLO's manifest is kept beside it (the original's layout),
     outside the container's key space so listings do not show it."""
     digest = hashlib.sha256(name.encode('utf-8')).hexdigest()
     if custom_prefix is None:
-        return '%s/.manifests/%s/%s/%s.swift_slo_manifest' % (
-            default_prefix(account, container), account, container, digest)
-    return '%s.manifests/%s.swift_slo_manifest' % (
-        custom_prefix + '/' if custom_prefix else '', digest)
+        return '%s/%s%s/%s/%s.swift_slo_manifest' % (
+            default_prefix(account, container), MANIFESTS, account,
+            container, digest)
+    return '%s%s%s.swift_slo_manifest' % (
+        custom_prefix + '/' if custom_prefix else '', MANIFESTS, digest)
 
 
 def valid_meta_key(key):

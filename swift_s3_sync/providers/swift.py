@@ -25,9 +25,13 @@ Remote layout
   Timestamp`` holds the Swift timestamp (internal format) the copy was made
   from, and for large objects ``X-Object-Meta-Swift-S3-Sync-Etag`` the local
   ETag (a remote SLO's own ETag differs when segments were joined or ranged).
-  The names are the S3 provider's reserved keys; they are hidden from
-  headers, compare() and listings, and check() refuses local metadata that
-  uses them.  ETags are unquoted everywhere; a large object's ETag is the
+  The names are the reserved keys of every provider (``providers.base``,
+  ``X-Object-Meta-Swift-S3-Sync-Large`` included though only S3 uses it);
+  they are hidden from headers, compare() and listings, and check() and
+  check_metadata() refuse local metadata that uses them.
+* Names over Swift's default limits (1024 bytes for the object, 256 for the
+  remote container) cannot be objects: head, get and delete answer "not
+  there" without a request, check and the writes refuse them.  ETags are unquoted everywhere; a large object's ETag is the
   recorded local one when present.
 
 Metadata values travel as UTF-8 and are read back from the raw response
@@ -61,7 +65,8 @@ from swift_s3_sync.providers.base import (
     METADATA,
     Provider,
     RemoteError,
-    RemoteObject)
+    RemoteObject,
+    refuse_reserved)
 from swift_s3_sync.providers.s3_metadata import strip_swift_bytes
 from swift_s3_sync.providers.swift_large import SwiftLargeObjects
 from swift_s3_sync.providers.swift_wire import (
@@ -275,15 +280,29 @@ class SwiftProvider(SwiftLargeObjects, Provider):
 
     # -- checking -----------------------------------------------------------
 
+    def name_problem(self, container, name):
+        """A name or remote container name over Swift's default limits."""
+        size = _utf8_len(name)
+        if size > MAX_OBJECT_NAME_BYTES:
+            return 'object name is %d bytes, Swift allows %d' % (
+                size, MAX_OBJECT_NAME_BYTES)
+        remote = self.remote_container(container)
+        if _utf8_len(remote) > MAX_CONTAINER_NAME_BYTES:
+            return 'remote container name %r is longer than %d bytes' % (
+                remote, MAX_CONTAINER_NAME_BYTES)
+        return None
+
+    def _refuse_name(self, container, name):
+        problem = self.name_problem(container, name)
+        if problem:
+            raise RemoteError(problem, permanent=True)
+
     def check(self, local):
         def refuse(reason):
             raise RemoteError(reason, permanent=True)
 
-        size = _utf8_len(local.name)
-        if size > MAX_OBJECT_NAME_BYTES:
-            refuse('object name is %d bytes, Swift allows %d' % (
-                size, MAX_OBJECT_NAME_BYTES))
-        containers = [self.remote_container(local.container)]
+        self._refuse_name(local.container, local.name)
+        containers = []
         if local.large:
             containers.append(self.segments_container(local.container))
             size = _utf8_len(self.segment_prefix(local) + '%08d' % 0)
@@ -302,14 +321,16 @@ class SwiftProvider(SwiftLargeObjects, Provider):
             if _utf8_len(container) > MAX_CONTAINER_NAME_BYTES:
                 refuse('remote container name %r is longer than %d bytes' % (
                     container, MAX_CONTAINER_NAME_BYTES))
-        for name, value in local.headers.items():
+        self.check_metadata(local)
+
+    def check_metadata(self, local):
+        refuse_reserved(local.headers)
+        for name in local.headers:
             name = name.lower()
-            if name in RESERVED_HEADERS:
-                refuse('metadata key %r is reserved for swift-s3-sync' %
-                       name[len(META_PREFIX):])
             if name.startswith(META_PREFIX) and \
                     not _META_KEY.match(name[len(META_PREFIX):]):
-                refuse('metadata key %r cannot be stored in Swift' % name)
+                raise RemoteError('metadata key %r cannot be stored in '
+                                  'Swift' % name, permanent=True)
         self._check_metadata(self._object_headers(local))
 
     def _check_metadata(self, headers):
@@ -354,7 +375,10 @@ class SwiftProvider(SwiftLargeObjects, Provider):
 
     def head(self, container, name):
         """RemoteObject with the response's lower-case headers (reserved
-        metadata removed), or None on 404."""
+        metadata removed), or None on 404 (and without a request for a
+        name that cannot exist)."""
+        if self.name_problem(container, name):
+            return None
         reply = self._call('head_object', self.remote_container(container),
                            name, expect=(404,))
         if reply.status == 404:
@@ -391,6 +415,8 @@ class SwiftProvider(SwiftLargeObjects, Provider):
         """(status, headers, body iterator); Range and the If-* headers
         are passed through, 304/404/412/416 come back as statuses with an
         empty body.  Read the body to the end or close it."""
+        if self.name_problem(container, name):
+            return 404, {}, iter(())
         raw = {k: v for k, v in (headers or {}).items()
                if k.lower() in PASS_THROUGH}
         reply = self._call('get_object', self.remote_container(container),
@@ -488,6 +514,7 @@ class SwiftProvider(SwiftLargeObjects, Provider):
     def put(self, local):
         """Upload ``local`` (see the module docstring for large objects);
         returns the RemoteObject as written."""
+        self._refuse_name(local.container, local.name)
         if local.large:
             return self._put_large(local)
         headers = self._object_headers(local)
@@ -510,6 +537,7 @@ class SwiftProvider(SwiftLargeObjects, Provider):
         """POST the full metadata set (Swift replaces all of it), the
         content headers, X-Delete-At and, for a DLO, its X-Object-Manifest
         (a POST without it would make the manifest a plain object)."""
+        self._refuse_name(local.container, local.name)
         remote_headers = (remote.headers if remote and remote.headers
                           else {})
         headers = self._object_headers(local)
@@ -526,7 +554,10 @@ class SwiftProvider(SwiftLargeObjects, Provider):
     def delete(self, container, name):
         """False on 404.  An SLO we wrote is deleted with its segments
         (``?multipart-manifest=delete``), a DLO we wrote after its
-        segments; anything else only itself."""
+        segments; anything else only itself.  False without a request
+        for a name that cannot exist."""
+        if self.name_problem(container, name):
+            return False
         remote = self.remote_container(container)
         reply = self._call('head_object', remote, name, expect=(404,))
         if reply.status == 404:

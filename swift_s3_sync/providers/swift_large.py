@@ -38,6 +38,7 @@ class SwiftLargeObjects(object):
         """An SLO over segments this store already holds (``holders[i]``,
         a provider of this store, has ``local.segments[i]``): only the
         manifest is written, no bytes move.  Swift checks every segment."""
+        self._refuse_name(local.container, local.name)
         manifest = []
         for segment, holder in zip(local.segments, holders):
             if segment.data is not None:

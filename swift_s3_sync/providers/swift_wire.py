@@ -7,13 +7,15 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from swift_s3_sync.providers.s3_metadata import ETAG_KEY, TIMESTAMP_KEY
+from swift_s3_sync.providers.base import (
+    ETAG_KEY, META_PREFIX, RESERVED_METADATA, TIMESTAMP_KEY)
 
 
-META_PREFIX = 'x-object-meta-'
 TIMESTAMP_HEADER = META_PREFIX + TIMESTAMP_KEY
 ETAG_HEADER = META_PREFIX + ETAG_KEY
-RESERVED_HEADERS = (TIMESTAMP_HEADER, ETAG_HEADER)
+# Hidden when read and refused when written: the two we use and the S3
+# provider's large-object kind, so that every remote reserves the same names.
+RESERVED_HEADERS = RESERVED_METADATA
 SEGMENTS_SUFFIX = '_segments'
 SEGMENT_EXPIRY_GRACE = 86400
 
