@@ -192,7 +192,7 @@ class Spools(object):
         if needed > self.room():
             raise NoSpace()
 
-    def spool(self, read, length=None, limit=MAX_FILE_SIZE):
+    def spool(self, read, length=None, limit=None):
         """A filled Spool of what ``read`` gives (``length`` bytes, or up
         to its end); Refused when it may not be spooled, ShortBody when the
         source ends early.  Only the caller knows who ``read`` talks to, so
@@ -248,7 +248,8 @@ class Spool(object):
         self.md5 = None
         self._checked_at = 0
 
-    def fill(self, read, length=None, limit=MAX_FILE_SIZE):
+    def fill(self, read, length=None, limit=None):
+        limit = MAX_FILE_SIZE if limit is None else limit
         digest = hashlib.md5()
         while length is None or self.size < length:
             want = CHUNK if length is None else min(CHUNK,

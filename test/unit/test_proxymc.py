@@ -6,23 +6,22 @@ import tempfile
 import traceback
 import types
 import unittest
-from io import BytesIO
-from unittest import mock
 from urllib.parse import quote
 
 from swift.common.swob import Request
 
-from proxymc import uploads
 from proxymc.app import ProxyMC
 from swift_s3_sync.providers.base import RemoteError
 from test.unit.test_shunt import CaptureLogger, FakeProvider, md5
 
 ACCOUNT = 'AUTH_test'
 SECRET = 'aws-s3cr3t-value'
-TOKEN_SECRET = '5f0c2b9e8d7a6f41c3b2a19e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29180716'
+TOKEN_SECRET = ('5f0c2b9e8d7a6f41c3b2a19e8d7c6b5a'
+                '4f3e2d1c0b9a8f7e6d5c4b3a29180716')
 CONF = {'conf_file': '/nonexistent-is-fine-if-table-given',
         'token_secret': TOKEN_SECRET,
-        'spool_dir': os.path.join(tempfile.gettempdir(), 'proxymc-unit-spool'),
+        'spool_dir': os.path.join(tempfile.gettempdir(),
+                                  'proxymc-unit-spool'),
         'user_test_tester': 'testing .admin',
         'user_test_reader': 'readpw',
         'user_other_admin': 'otherpw .admin'}
@@ -576,50 +575,6 @@ class TestSlo(ProxyTestCase):
         self.assertEqual((2, 1), (result['Number Deleted'],
                                   result['Number Not Found']))
         self.assertEqual(({}, {}), (self.segs.objects, self.remote.objects))
-
-
-class TestSpool(unittest.TestCase):
-
-    def setUp(self):
-        self.spools = uploads.Spools(CONF['spool_dir'])
-        os.makedirs(CONF['spool_dir'], exist_ok=True)
-
-    def spool(self, data, length, limit=uploads.MAX_FILE_SIZE):
-        spool = self.spools.spool(BytesIO(data).read, length, limit)
-        self.addCleanup(spool.close)
-        return spool
-
-    def test_exact_short_and_too_large(self):
-        source = BytesIO(b'x' * 100 + b'rest')
-        spool = self.spools.spool(source.read, 100)
-        self.assertEqual((100, md5(b'x' * 100)), (spool.size, spool.md5))
-        self.assertEqual(b'rest', source.read())
-        spool.close()
-        with self.assertRaises(uploads.ShortBody):
-            self.spool(b'abc', 10)
-        with self.assertRaises(uploads.TooLarge):
-            self.spool(b'x' * 20, None, limit=10)
-        self.assertEqual(10, self.spool(b'x' * 10, None, limit=10).size)
-        self.assertEqual(1, self.spools.active)    # the last one, open
-        spool.close()                              # twice is harmless
-        self.assertEqual(1, self.spools.active)
-
-    def test_open_twice(self):
-        data = os.urandom(3 * uploads.CHUNK + 7)
-        with mock.patch.object(uploads, 'IN_MEMORY', 1024):
-            spool = self.spool(data, len(data))
-        # It rolled over to a real (unlinked) file holding the body.
-        self.assertTrue(spool.on_disk)
-        self.assertEqual(len(data), os.fstat(spool.file.fileno()).st_size)
-        first = spool.open()
-        self.assertEqual(data[:10], first.read(10))
-        first.close()
-        self.assertEqual(data, spool.open().read())
-        self.assertEqual(data, spool.open().read())
-        self.assertEqual(md5(data), spool.md5)
-
-    def test_small_bodies_stay_in_memory(self):
-        self.assertFalse(self.spool(b'x' * 5000, 5000).on_disk)
 
 
 if __name__ == '__main__':
