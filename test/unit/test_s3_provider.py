@@ -1,10 +1,12 @@
 """S3 provider without a server: layout, encoding, decisions, errors.
 
 Requests go through the real boto3 client; they are answered either by
-botocore's Stubber (parameter-level checks) or by a fake wire that catches
-the signed HTTP request before it is sent (header-level checks), so what is
-tested is what an S3 server would see.
+botocore's Stubber (parameter-level checks: every queued answer names the
+parameters it expects, and :func:`stubbed` checks that each was asked for)
+or by a fake wire that catches the signed HTTP request before it is sent
+(header-level checks), so what is tested is what an S3 server would see.
 """
+import contextlib
 import datetime
 import hashlib
 import io
@@ -38,6 +40,15 @@ TRICKY = {
     'plain': 'simple-value_1.2',
     'eq': 'a=?b?=c',
 }
+
+
+@contextlib.contextmanager
+def stubbed(client):
+    """botocore's Stubber on ``client``; at the end of the block every
+    queued answer must have been asked for."""
+    with Stubber(client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
 
 
 def make_mapping(**kw):
@@ -389,7 +400,7 @@ class TestWrites(ProviderTest):
             bodies.append(io.BytesIO(b'hello'))
             return bodies[-1]
         local.open_body = open_body
-        with Stubber(self.client) as stub:
+        with stubbed(self.client) as stub:
             stub.add_response('put_object', {'ETag': '"%s"' % local.etag}, {
                 'Bucket': 'bucket', 'Key': 'ed866e/AUTH_test/c/obj',
                 'Body': ANY, 'ContentLength': 5,
@@ -407,7 +418,7 @@ class TestWrites(ProviderTest):
         self.mapping_obj.sse_value = 'AES256'
         self.mapping_obj.storage_class = 'STANDARD_IA'
         local = make_local()
-        with Stubber(self.client) as stub:
+        with stubbed(self.client) as stub:
             stub.add_response('put_object', {'ETag': '"%s"' % local.etag}, {
                 'Bucket': 'bucket', 'Key': ANY, 'Body': ANY,
                 'ContentLength': 5, 'ContentMD5': ANY, 'ContentType': ANY,
@@ -419,7 +430,7 @@ class TestWrites(ProviderTest):
         self.mapping_obj.sse_value = 'aws:kms'
         self.mapping_obj.sse_kms_key_id = 'key-1'
         local = make_local()
-        with Stubber(self.client) as stub:
+        with stubbed(self.client) as stub:
             stub.add_response('put_object', {'ETag': '"not-an-md5"'}, {
                 'Bucket': 'bucket', 'Key': ANY, 'Body': ANY,
                 'ContentLength': 5, 'ContentMD5': ANY, 'ContentType': ANY,
@@ -453,7 +464,7 @@ class TestWrites(ProviderTest):
     def test_update_metadata_copies_in_place(self):
         local = make_local(meta_values={'a': 'b'})
         remote = RemoteObject('obj', local.etag, 5, headers={})
-        with Stubber(self.client) as stub:
+        with stubbed(self.client) as stub:
             stub.add_response('copy_object', {}, {
                 'Bucket': 'bucket', 'Key': 'ed866e/AUTH_test/c/obj',
                 'CopySource': {'Bucket': 'bucket',
@@ -469,12 +480,16 @@ class TestWrites(ProviderTest):
         local = make_local()
         remote = RemoteObject('obj', local.etag, 5, headers={
             'x-amz-storage-class': 'DEEP_ARCHIVE'})
-        with Stubber(self.client) as stub:
-            stub.add_response('put_object', {'ETag': '"%s"' % local.etag})
+        with stubbed(self.client) as stub:
+            stub.add_response('put_object', {'ETag': '"%s"' % local.etag}, {
+                'Bucket': 'bucket', 'Key': 'ed866e/AUTH_test/c/obj',
+                'Body': ANY, 'ContentLength': 5, 'ContentMD5': ANY,
+                'ContentType': 'text/plain', 'Metadata': {
+                    'swift-s3-sync-timestamp': '1700000000.12345'}})
             self.provider.update_metadata(local, remote)
 
     def test_delete(self):
-        with Stubber(self.client) as stub:
+        with stubbed(self.client) as stub:
             manifest = self.provider.manifest_key('c', 'o')
             self.assertTrue(manifest.startswith('ed866e/.manifests/'))
             stub.add_response('delete_object', {'ResponseMetadata': {
@@ -483,8 +498,10 @@ class TestWrites(ProviderTest):
             stub.add_client_error('delete_object', 'NoSuchKey', 'gone', 404,
                                   expected_params={'Bucket': 'bucket',
                                                    'Key': manifest})
-            stub.add_client_error('delete_object', 'NoSuchKey', 'gone', 404)
-            stub.add_client_error('delete_object', 'NoSuchKey', 'gone', 404)
+            for key in ('ed866e/AUTH_test/c/o', manifest):
+                stub.add_client_error('delete_object', 'NoSuchKey', 'gone',
+                                      404, expected_params={
+                                          'Bucket': 'bucket', 'Key': key})
             self.assertTrue(self.provider.delete('c', 'o'))
             self.assertFalse(self.provider.delete('c', 'o'))
 
@@ -492,8 +509,11 @@ class TestWrites(ProviderTest):
 class TestReads(ProviderTest):
 
     def test_head_missing(self):
-        with Stubber(self.client) as stub:
-            stub.add_client_error('head_object', '404', 'Not Found', 404)
+        with stubbed(self.client) as stub:
+            stub.add_client_error('head_object', '404', 'Not Found', 404,
+                                  expected_params={
+                                      'Bucket': 'bucket',
+                                      'Key': 'ed866e/AUTH_test/c/o'})
             self.assertIsNone(self.provider.head('c', 'o'))
 
     def test_get_passes_headers_raw(self):
@@ -544,7 +564,7 @@ class TestReads(ProviderTest):
 
     def test_list_pages(self):
         prefix = 'ed866e/AUTH_test/c/'
-        with Stubber(self.client) as stub:
+        with stubbed(self.client) as stub:
             stub.add_response('list_objects_v2', self.page(['a', 'b'], 't1'), {
                 'Bucket': 'bucket', 'Prefix': prefix + 'x', 'MaxKeys': 1000,
                 'StartAfter': prefix + 'm'})
@@ -558,8 +578,11 @@ class TestReads(ProviderTest):
         self.assertIsNone(got[0].headers)
 
     def test_list_end_marker_and_limit(self):
-        with Stubber(self.client) as stub:
-            stub.add_response('list_objects_v2', self.page(['a', 'b', 'c']))
+        with stubbed(self.client) as stub:
+            stub.add_response('list_objects_v2', self.page(['a', 'b', 'c']),
+                              {'Bucket': 'bucket',
+                               'Prefix': 'ed866e/AUTH_test/c/',
+                               'MaxKeys': 1000})
             self.assertEqual(['a'], [o.name for o in self.provider.list(
                 'c', end_marker='b')])
             stub.add_response('list_objects_v2', self.page(['a', 'b'], 't'),
@@ -567,14 +590,15 @@ class TestReads(ProviderTest):
                                'MaxKeys': 2})
             self.assertEqual(['a', 'b'], [o.name for o in self.provider.list(
                 'c', limit=2)])
-            stub.assert_no_pending_responses()
 
     def test_list_skips_foreign_keys(self):
-        with Stubber(self.client) as stub:
+        with stubbed(self.client) as stub:
             resp = self.page(['a'])
             resp['Contents'].append({'Key': 'elsewhere', 'ETag': '"e"',
                                      'Size': 1, 'LastModified': JAN_1})
-            stub.add_response('list_objects_v2', resp)
+            stub.add_response('list_objects_v2', resp, {
+                'Bucket': 'bucket', 'Prefix': 'ed866e/AUTH_test/c/',
+                'MaxKeys': 1000})
             self.assertEqual(['a'], [o.name for o in self.provider.list('c')])
 
 
@@ -621,8 +645,15 @@ class TestErrors(ProviderTest):
     mapping = {'aws_session_token': TOKEN}
 
     def error_for(self, code, status, message='msg'):
-        with Stubber(self.client) as stub:
-            stub.add_client_error('put_object', code, message, status)
+        with stubbed(self.client) as stub:
+            stub.add_client_error('put_object', code, message, status,
+                                  expected_params={
+                                      'Bucket': 'bucket',
+                                      'Key': 'ed866e/AUTH_test/c/obj',
+                                      'Body': ANY, 'ContentLength': 5,
+                                      'ContentMD5': ANY,
+                                      'ContentType': 'text/plain',
+                                      'Metadata': ANY})
             with self.assertRaises(RemoteError) as caught:
                 self.provider.put(make_local())
         return caught.exception
@@ -717,8 +748,11 @@ class TestClient(unittest.TestCase):
     def test_ca_bundle_in_environment(self):
         with mock.patch.dict(os.environ, {'AWS_CA_BUNDLE': '/nonexistent'}):
             provider = S3Provider(make_mapping())
-            with Stubber(provider.client) as stub:
-                stub.add_client_error('head_object', '404', 'Not Found', 404)
+            with stubbed(provider.client) as stub:
+                stub.add_client_error('head_object', '404', 'Not Found', 404,
+                                      expected_params={
+                                          'Bucket': 'bucket',
+                                          'Key': 'ed866e/AUTH_test/c/o'})
                 self.assertIsNone(provider.head('c', 'o'))
 
 
