@@ -46,7 +46,20 @@ Place the filter after authentication and before the final
     # changed; a file that does not load keeps the previous mappings and
     # logs the error.
     conf_file = /etc/swift-s3-sync/sync.json
+    # Seconds all the remote calls of one client request may take together
+    # (the HEAD a local 404 makes, a listing's LISTs, ...); past it: 503.
+    remote_timeout = 5
+    # After this many remote failures in a row (no answer, 5xx) the remote
+    # is left alone for remote_retry_interval seconds: requests that need
+    # it get 503 with Retry-After at once; then one request probes it.
+    remote_failures = 5
+    remote_retry_interval = 30
     # Swift's logger options apply (log_name, log_facility, log_level, ...).
+
+Place it after the auth middleware (it warns at the first request when no
+tempauth or keystoneauth sits before it: remote objects would be served to
+anyone) and before encryption's keymaster (it warns otherwise: objects it
+restores would be written below the encrypter, unencrypted).
 
 The same sync.json serves the daemon and the shunt; the shunt only uses the
 mappings with ``merge_namespaces`` true.  A mapping of container ``"/*"``
@@ -91,9 +104,16 @@ and for an archive mapping removes the local copy again after copy_after.
 
 Errors
 ------
-A remote that cannot be reached gives 503, a remote error 502, each with a
-one-line body; the details are logged.  A listing of a merged container
-fails the same way rather than silently leaving the remote objects out.
+A remote that cannot be reached (or does not answer within
+``remote_timeout``) gives 503, a remote error 502, each with a one-line
+body; the details are logged.  A listing of a merged container fails the
+same way rather than silently leaving the remote objects out.  While the
+breaker keeps a failing remote alone (see :mod:`swift_s3_sync.remote_guard`)
+every request that needs the remote -- a GET or HEAD Swift answers 404, a
+listing, a POST or DELETE of a remote-only object -- gets 503 with
+``Retry-After`` at once, so clients that HEAD before each upload see a 503
+instead of a 404 for new names until the remote answers again: the shunt
+cannot tell a new name from an archived one without asking.
 
 Limits
 ------
@@ -120,6 +140,7 @@ from swift.common.http import is_success
 from swift.common.registry import register_swift_info
 from swift.common.swob import (
     HTTPException,
+    HTTPServiceUnavailable,
     Request,
     Response,
     str_to_wsgi,
@@ -138,12 +159,21 @@ from swift_s3_sync.providers.base import (
     EQUAL,
     LocalObject)
 from swift_s3_sync.mapping_table import MappingTable
+from swift_s3_sync.remote_guard import (
+    DEFAULT_FAILURES,
+    DEFAULT_RETRY_INTERVAL,
+    DEFAULT_TIMEOUT,
+    Guards,
+    RemoteUnavailable)
 from swift_s3_sync.shunt_restore import RestoreWriter, RestoringBody
 
 SYNC_STATUS = 'X-Object-Sync-Status'
 LOCATION = 'X-Object-Content-Location'
 BYPASS = ('HTTP_X_CLOUD_SHUNT_BYPASS', 'HTTP_X_CLOUD_SYNC_SHUNT_BYPASS')
 TRANS_HEADERS = ('x-trans-id', 'x-openstack-request-id')
+AUTH_MIDDLEWARES = {'TempAuth', 'KeystoneAuth'}
+ENCRYPTION_MIDDLEWARES = {'KeyMaster', 'KmsKeyMaster', 'KmipKeyMaster',
+                          'Encrypter', 'Decrypter'}
 
 
 def remote_location(mapping, provider, container):
@@ -244,9 +274,17 @@ class _ShuntContext(WSGIContext):
         return remote_location(self.mapping, self.provider, self.container)
 
     def _failure(self, req, what, err):
+        headers = self._trans_headers()
+        if isinstance(err, RemoteUnavailable):
+            # Said once by the breaker, not once per request.
+            if err.retry_after:
+                headers['Retry-After'] = str(err.retry_after)
+            self.logger.debug('cloud-shunt: %s: %s', what, err)
+            return HTTPServiceUnavailable(
+                request=req, body=b'Remote store unavailable\n',
+                content_type='text/plain', headers=headers)
         return remote_object.failure(req, self.logger, 'cloud-shunt',
-                                     self.mapping, what, err,
-                                     self._trans_headers())
+                                     self.mapping, what, err, headers)
 
 
 class ObjectContext(_ShuntContext):
@@ -466,6 +504,35 @@ class CloudShunt(object):
             raise ValueError('cloud-shunt needs conf_file (the sync config)')
         self.table = table or MappingTable(conf_file, self.logger,
                                           follow=True)
+        self.guards = Guards(
+            timeout=conf_number(conf, 'remote_timeout', DEFAULT_TIMEOUT),
+            failures=int(conf_number(conf, 'remote_failures',
+                                     DEFAULT_FAILURES, whole=True)),
+            retry_interval=conf_number(conf, 'remote_retry_interval',
+                                       DEFAULT_RETRY_INTERVAL),
+            logger=self.logger)
+        self.pipeline_checked = False
+
+    def check_pipeline(self):
+        """Warn once about placements that weaken the shunt: no auth
+        before it (remote objects served to anyone), encryption before it
+        (restored objects written unencrypted)."""
+        self.pipeline_checked = True
+        pipeline = getattr(self, '_pipeline', None)
+        if not pipeline or self not in pipeline:
+            return
+        before = {type(app).__name__ for app in
+                  pipeline[:pipeline.index(self)]}
+        if not before & AUTH_MIDDLEWARES:
+            self.logger.warning(
+                'cloud-shunt: no auth middleware (tempauth, keystoneauth) '
+                'before cloud-shunt in the pipeline: remote objects of '
+                'merged containers are served to any client')
+        if before & ENCRYPTION_MIDDLEWARES:
+            self.logger.warning(
+                'cloud-shunt: encryption (keymaster) sits before '
+                'cloud-shunt in the pipeline: restored objects are written '
+                'unencrypted; place cloud-shunt before keymaster')
 
     def _target(self, env):
         """(context class, args) for a request to handle, or None."""
@@ -487,6 +554,7 @@ class CloudShunt(object):
         if found is None:
             return None
         mapping, provider = found
+        provider = self.guards.guard(mapping, provider)
         args = [self, mapping, provider, wsgi_to_str(account),
                 wsgi_to_str(container)]
         if obj:
@@ -494,11 +562,29 @@ class CloudShunt(object):
         return ListingContext, args
 
     def __call__(self, env, start_response):
+        if not self.pipeline_checked:
+            self.check_pipeline()
         target = self._target(env)
         if target is None:
             return self.app(env, start_response)
         context, args = target
         return context(*args).handle(env, start_response)
+
+
+def conf_number(conf, key, default, whole=False):
+    """A positive number from the filter's conf; ValueError naming the key
+    (the proxy then refuses to start with that line)."""
+    value = conf.get(key)
+    if value in (None, ''):
+        return default
+    try:
+        number = int(value) if whole else float(value)
+    except ValueError:
+        number = None
+    if number is None or number <= 0:
+        raise ValueError('cloud-shunt: %s must be a positive %s, not %r' % (
+            key, 'integer' if whole else 'number', value))
+    return number
 
 
 def filter_factory(global_conf, **local_conf):

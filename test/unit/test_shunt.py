@@ -174,6 +174,7 @@ class FakeProvider(object):
         self.error = None
         self.chunk = 5
         self.short = False
+        self.delay = 0
 
     def key_prefix(self, container):
         return 'pre/%s/' % container
@@ -186,6 +187,8 @@ class FakeProvider(object):
 
     def _call(self, op, *args):
         self.calls.append((op,) + args)
+        if self.delay:
+            eventlet.sleep(self.delay)
         if self.error:
             raise self.error
 
@@ -583,6 +586,97 @@ class TestRemoteFailures(ShuntTestCase):
                             headers={'X-Object-Sync-Status': '?'})
         self.assertEqual(200, resp.status_int)
         self.assertEqual('unknown', resp.headers['X-Object-Sync-Status'])
+
+
+class TestRemoteGuard(ShuntTestCase):
+    """A slow or dead remote never holds a request for long."""
+
+    def setUp(self):
+        super().setUp()
+        self.app = shunt.CloudShunt(
+            self.swift, {'conf_file': self.conf_file, 'remote_timeout': '0.2',
+                         'remote_failures': '3',
+                         'remote_retry_interval': '30'},
+            logger=self.logger, table=self.table)
+        self.app.guards.clock = lambda: self.now[0]
+
+    def test_deadline(self):
+        self.remote.delay = 5
+        started = time.time()
+        resp = self.request('photos/x')
+        self.assertEqual(503, resp.status_int)
+        self.assertLess(time.time() - started, 1)
+        # the listing's calls share one deadline too
+        started = time.time()
+        self.assertEqual(503, self.request('photos?format=json').status_int)
+        self.assertLess(time.time() - started, 1)
+
+    def test_breaker_opens_then_probes(self):
+        self.remote.error = RemoteError('could not connect')
+        for _ in range(3):
+            self.assertEqual(503, self.request('photos/x').status_int)
+        self.assertEqual(3, len(self.remote.calls))
+        self.assertIn('failed 3 times in a row', self.logger.text())
+        # Open: answered at once, the remote is not asked.
+        for path in ('photos/x', 'photos?format=json', 'photos/y'):
+            resp = self.request(path)
+            self.assertEqual(503, resp.status_int)
+            self.assertEqual('30', resp.headers['Retry-After'])
+        self.assertEqual(3, len(self.remote.calls))
+        # Local objects are served as ever.
+        self.swift.add('photos', 'here', b'local')
+        self.assertEqual(b'local', self.request('photos/here').body)
+        # After the interval one probe goes through; it fails: open again.
+        self.now[0] += 31
+        self.assertEqual(503, self.request('photos/x').status_int)
+        self.assertEqual(4, len(self.remote.calls))
+        self.assertEqual(503, self.request('photos/x').status_int)
+        self.assertEqual(4, len(self.remote.calls))
+        # The remote is back: the next probe closes the breaker.
+        self.now[0] += 31
+        self.remote.error = None
+        self.remote.put_object('photos', 'x', b'remote')
+        self.assertEqual(b'remote', self.request('photos/x').body)
+        self.assertIn('answers again', self.logger.text())
+        self.assertEqual(404, self.request('photos/nope').status_int)
+
+    def test_refusals_do_not_open_it(self):
+        self.remote.error = RemoteError('AccessDenied', 403)
+        for _ in range(5):
+            self.assertEqual(502, self.request('photos/x').status_int)
+        self.assertEqual(5, len(self.remote.calls))
+
+    def test_bad_settings_name_the_key(self):
+        for key, value in (('remote_timeout', 'soon'),
+                           ('remote_failures', '0'),
+                           ('remote_retry_interval', '-1')):
+            with self.assertRaises(ValueError) as caught:
+                shunt.CloudShunt(self.swift, {'conf_file': self.conf_file,
+                                              key: value},
+                                 logger=self.logger, table=self.table)
+            self.assertIn(key, str(caught.exception))
+
+    def test_pipeline_warnings(self):
+        class TempAuth(object):
+            pass
+
+        class KeyMaster(object):
+            pass
+        for before, warned in (([TempAuth()], []),
+                               ([], ['no auth middleware']),
+                               ([TempAuth(), KeyMaster()],
+                                ['restored objects are written '
+                                 'unencrypted'])):
+            self.logger = CaptureLogger()
+            app = shunt.CloudShunt(self.swift, {'conf_file': self.conf_file},
+                                   logger=self.logger, table=self.table)
+            app._pipeline = before + [app, self.swift]
+            app.check_pipeline()
+            text = self.logger.text()
+            for words in warned:
+                self.assertIn(words, text)
+            self.assertEqual(len(warned), len(
+                [line for line in self.logger.lines if line[0] == 'warning']))
 
 
 class TestRestore(ShuntTestCase):
