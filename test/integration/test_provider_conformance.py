@@ -24,6 +24,8 @@ from swift_s3_sync.config import parse_config
 from swift_s3_sync.providers import provider_for
 from swift_s3_sync.providers.base import (
     DATA, EQUAL, METADATA, LocalObject, RemoteError, Segment)
+from test.integration.conformance_names import (
+    ReservedNamesContract, SavedManifestContract)
 from test.integration.test_s3_provider import Unseekable
 from test.integration.world import (
     get_world, s3_client, s3_settings, swift_conn, unique)
@@ -537,7 +539,8 @@ class LargeObjectContract(SharedLargeObjectContract):
 
 # -- S3 backends ------------------------------------------------------------
 
-class S3Backend(ProviderContract, SharedLargeObjectContract):
+class S3Backend(ProviderContract, SharedLargeObjectContract,
+                ReservedNamesContract, SavedManifestContract):
     target = None
     DELETE_ABSENT = True
 
@@ -582,7 +585,8 @@ class TestRadosgwConformance(S3Backend, CredentialContract,
 # -- Swift backend ----------------------------------------------------------
 
 class TestSwiftConformance(ProviderContract, CredentialContract,
-                           LargeObjectContract, unittest.TestCase):
+                           LargeObjectContract, ReservedNamesContract,
+                           unittest.TestCase):
     DELETE_ABSENT = False
 
     def make_remote(self):
