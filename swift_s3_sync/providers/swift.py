@@ -28,11 +28,12 @@ Remote layout
   The names are the reserved keys of every provider (``providers.base``,
   ``X-Object-Meta-Swift-S3-Sync-Large`` included though only S3 uses it);
   they are hidden from headers, compare() and listings, and check() and
-  check_metadata() refuse local metadata that uses them.
+  check_metadata() refuse local metadata that uses them.  ETags are
+  unquoted everywhere; a large object's ETag is the recorded local one
+  when present.
 * Names over Swift's default limits (1024 bytes for the object, 256 for the
   remote container) cannot be objects: head, get and delete answer "not
-  there" without a request, check and the writes refuse them.  ETags are unquoted everywhere; a large object's ETag is the
-  recorded local one when present.
+  there" without a request, check and the writes refuse them.
 
 Metadata values travel as UTF-8 and are read back from the raw response
 (swiftclient URL-unquotes header values, which would turn ``100%25`` into
