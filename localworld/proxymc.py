@@ -86,14 +86,17 @@ class ProxyMCServer(Service):
             text += '[filter:%s]\nuse = egg:swift#%s\n\n' % (mw, mw)
         return text
 
+    def write_config(self):
+        with open(self.conf_path(), 'w') as f:
+            f.write(self._conf())
+
     def start(self):
         os.makedirs(os.path.join(self.root, 'spool'), exist_ok=True)
         if not os.path.exists(self.sync_conf_path()):
             with open(self.sync_conf_path(), 'w') as f:
                 json.dump({'containers': [], 'status_dir':
                            os.path.join(self.root, 'status')}, f)
-        with open(self.conf_path(), 'w') as f:
-            f.write(self._conf())
+        self.write_config()
         script = os.path.join(os.path.dirname(self.python), 'proxymc')
         argv = ([script] if os.path.exists(script)
                 else [self.python, '-m', 'proxymc.server'])
