@@ -28,7 +28,7 @@ class RestoreWriter(object):
     """
     QUEUE_CHUNKS = 8
 
-    def __init__(self, app, env, headers, length, logger, what):
+    def __init__(self, app, env, headers, length, logger, what, path=None):
         self.logger = logger
         self.what = what
         self.queue = eventlet.queue.Queue(self.QUEUE_CHUNKS)
@@ -37,7 +37,7 @@ class RestoreWriter(object):
         self.done = False
         self.ended = False
         put_env = make_pre_authed_env(
-            env, 'PUT', path=env['PATH_INFO'], query_string='',
+            env, 'PUT', path=path or env['PATH_INFO'], query_string='',
             agent='%(orig)s CloudShunt', swift_source=SWIFT_SOURCE)
         put_env['wsgi.input'] = self
         put_env['CONTENT_LENGTH'] = str(length)
@@ -89,12 +89,19 @@ class RestoreWriter(object):
         if chunk:
             self._put(chunk)
 
+    def end(self):
+        """End the body and wait for the PUT: its status, or None when it
+        could not be made."""
+        if self.ended:
+            return self.thread.wait()
+        self.ended = True
+        self._put(_EOF)
+        return self.thread.wait()
+
     def finish(self):
         if self.ended:
             return
-        self.ended = True
-        self._put(_EOF)
-        status = self.thread.wait()
+        status = self.end()
         if status == 201:
             self.logger.info('cloud-shunt: restored %s', self.what)
         elif status == 412:
