@@ -143,7 +143,6 @@ from swift.common.swob import (
     HTTPServiceUnavailable,
     Request,
     Response,
-    str_to_wsgi,
     wsgi_to_str)
 from swift.common.utils import (
     close_if_possible,
@@ -155,7 +154,6 @@ from swift_s3_sync import remote_object
 from swift_s3_sync.listing import (
     RemoteListing, listing_params, splice)
 from swift_s3_sync.providers.base import (
-    CONTENT_HEADERS,
     EQUAL,
     LocalObject)
 from swift_s3_sync.mapping_table import MappingTable
@@ -165,7 +163,7 @@ from swift_s3_sync.remote_guard import (
     DEFAULT_TIMEOUT,
     Guards,
     RemoteUnavailable)
-from swift_s3_sync.shunt_restore import RestoreWriter, RestoringBody
+from swift_s3_sync.shunt_restore_large import Restorer
 
 SYNC_STATUS = 'X-Object-Sync-Status'
 LOCATION = 'X-Object-Content-Location'
@@ -359,40 +357,14 @@ class ObjectContext(_ShuntContext):
             local_404, extra, self._maybe_restoring(req))
 
     def _maybe_restoring(self, req):
-        if req.method != 'GET':
+        if req.method != 'GET' or not self.mapping.restore_object:
             return None
 
         def wrap(remote_headers, body):
-            if self._restorable(remote_headers):
-                return self._restoring(req, remote_headers, body)
-            return body
+            return self.shunt.restorer.restoring_body(
+                req.environ, self.what, self.provider, self.container,
+                self.obj, remote_headers, body)
         return wrap
-
-    def _restorable(self, remote_headers):
-        """Whether a full GET with these headers can be written back.
-
-        Hook for large objects: a remote copy of an SLO (marked
-        ``x-static-large-object``) must come back as segments plus its
-        saved manifest (``provider.get_manifest``), which is not written
-        yet; such objects are only served."""
-        if not self.mapping.restore_object:
-            return False
-        if config_true_value(remote_headers.get('x-static-large-object')):
-            return False
-        length = remote_headers.get('content-length', '')
-        return length.isdigit() and int(length) <= constraints.MAX_FILE_SIZE
-
-    def _restoring(self, req, remote_headers, body):
-        headers = {k: str_to_wsgi(v) for k, v in remote_headers.items()
-                   if k in CONTENT_HEADERS or k.startswith('x-object-meta-')}
-        etag = remote_headers.get('etag', '')
-        if len(etag) == 32 and '-' not in etag:
-            headers['etag'] = etag   # Swift checks the bytes against it
-        headers['if-none-match'] = '*'
-        length = int(remote_headers['content-length'])
-        writer = RestoreWriter(self.app, req.environ, headers, length,
-                               self.logger, self.what)
-        return RestoringBody(body, writer, length)
 
     # -- POST and DELETE -----------------------------------------------------
     def _post(self, req, client_headers, local_404):
@@ -511,6 +483,7 @@ class CloudShunt(object):
             retry_interval=conf_number(conf, 'remote_retry_interval',
                                        DEFAULT_RETRY_INTERVAL),
             logger=self.logger)
+        self.restorer = Restorer(app, conf, self.logger)
         self.pipeline_checked = False
 
     def check_pipeline(self):
