@@ -24,11 +24,13 @@ from localworld.daemons import SyncDaemons, target_mapping
 from localworld.procs import free_port
 from swift_s3_sync.providers import provider_for
 from test.integration.test_shunt import (
-    RELOAD_WAIT, parsed_mapping, put_concurrently, swift_conn_to_target,
+    parsed_mapping, put_concurrently, swift_conn_to_target,
     write_shunt_config)
 from test.integration.world import get_world, s3_client, swift_conn, unique
 
 MiB = 1024 * 1024
+# Each worker reads a changed file within a second.
+RELOAD_WAIT = 1.2
 
 
 def md5(data):
@@ -65,6 +67,20 @@ def proxymc_conn(user='test:tester'):
 
 def proxymc_log(world):
     return os.path.join(world['world_dir'], 'logs', 'proxymc.log')
+
+
+def wait_for_log(path, offset, text, timeout=15):
+    """Wait until proxymc logged ``text`` after ``offset`` of its log."""
+    deadline = time.time() + timeout
+    while True:
+        with open(path, 'rb') as f:
+            f.seek(offset)
+            if text in f.read().decode('utf-8', 'replace'):
+                return
+        if time.time() > deadline:
+            raise AssertionError('proxymc did not log %r in %d s' % (
+                text, timeout))
+        time.sleep(0.1)
 
 
 class ProxyMCWorld(unittest.TestCase):
@@ -407,6 +423,7 @@ class TestProxyMCAuthAndErrors(ProxyMCWorld):
 
     def test_config_reloads(self):
         conf = self.world['proxymc']['conf']
+        log = proxymc_log(self.world)
         with open(conf) as f:
             original = f.read()
         try:
@@ -426,11 +443,15 @@ class TestProxyMCAuthAndErrors(ProxyMCWorld):
             self.assertEqual(401, resp.status_code)
         finally:
             write_atomically(conf, original)
-        # A sync config that does not load keeps the previous mappings.
+        # A sync config that does not load keeps the previous mappings:
+        # once proxymc has said so, the object is still served (by either
+        # worker).
+        offset = os.path.getsize(log)
         write_atomically(self.world['proxymc']['sync_conf'], '{"containers')
-        time.sleep(RELOAD_WAIT)
-        self.assertEqual(b'hi', self.pmc.get_object(self.container,
-                                                    'by-newbie')[1])
+        wait_for_log(log, offset, 'keeping the previous mappings')
+        for _ in range(4):
+            self.assertEqual(b'hi', self.pmc.get_object(self.container,
+                                                        'by-newbie')[1])
 
 
 if __name__ == '__main__':
