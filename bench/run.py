@@ -90,6 +90,9 @@ def parse_args(argv):
                         'default /tmp/swift-s3-sync-bench-<time>.json)')
     p.add_argument('--keep-work-dir', action='store_true',
                    help='keep configs and logs of the run')
+    p.add_argument('--allow-busy', action='store_true',
+                   help='measure even when the machine or the world is '
+                        'busy before a scenario (noted in the results)')
     args = p.parse_args(argv)
     args.only = {s.strip() for s in args.only.split(',') if s.strip()}
     unknown = args.only - set(SCENARIOS)
@@ -146,7 +149,7 @@ def main(argv=None):
             'args': {k: sorted(v) if isinstance(v, set) else v
                      for k, v in vars(args).items()}}
     started = time.time()
-    from bench import initial, lag, large, proxymc, scale, shunt
+    from bench import initial, lag, large, proxymc, quiet, scale, shunt
     plan = [('1', initial.run), ('3', lag.run), ('4', scale.run),
             ('5', large.run), ('6', shunt.run), ('7', proxymc.run)]
     try:
@@ -155,6 +158,14 @@ def main(argv=None):
             if not wanted:
                 continue
             log('=== scenario %s: %s', key, SCENARIOS[key])
+            text, calm = quiet.wait_for_quiet(world['world_dir'], log)
+            results.note(key, 'before it: %s' % text)
+            if not calm and not args.allow_busy:
+                results.note(key, 'not run: the machine stayed busy (use '
+                             '--allow-busy to measure anyway)')
+                log('the machine is busy (%s): not measuring; stop what '
+                    'runs or pass --allow-busy', text)
+                break
             t = time.time()
             try:
                 fn(bench)

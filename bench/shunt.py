@@ -8,6 +8,9 @@ objects in turn (round robin, one keep-alive connection each):
 * copies of its config started here on other ports: without cloud-shunt
   (the peer); with cloud-shunt unchanged; with cloud-shunt reading a sync
   config that maps the benchmark container with merge_namespaces.
+
+Then the same local GETs through one more copy whose mapping's remote is
+first up, then silent (see :mod:`bench.shunt_remote`).
 """
 import http.client
 import json
@@ -21,9 +24,11 @@ from localworld.daemons import s3_mapping
 from bench.common import (
     PYTHON, Cleanup, Destination, delete_source_container, log, make_source_objects, percentile, swift_conn, unique, wait_source_listing)
 from bench.procstats import wait_http_ok
+from bench.shunt_remote import NewNameHeads, SwitchableRemote
 from localworld.procs import free_port
 
 SHUNT = 'cloud-shunt'
+MIN_PHASE = 12   # seconds of each phase of the remote-silent measurement
 
 
 def _pipeline_has_shunt(text):
@@ -77,19 +82,9 @@ def run(bench):
              {'shunt_conf': sync_json})]
         started = []
         for label, opts in variants:
-            port = free_port()
-            name = '%s-%d' % (os.path.basename(work), len(started))
-            path = os.path.join(work, 'proxy-%d.conf' % len(started))
-            with open(path, 'w') as f:
-                f.write(_variant(conf_text, port, name, **opts))
-            pid = bench.spawn(name, [
-                PYTHON, '-m', 'localworld.run_swift', 'wsgi',
-                src['swift_dir'], path, 'proxy-server'])
-            started.append(name)
-            cleanup.add(procs.stop, world['world_dir'], [name])
-            if not wait_http_ok(port, pid):
-                R.note('6', 'not measured: proxy "%s" did not start (see '
-                       '%s/logs/%s.log)' % (label, world['world_dir'], name))
+            port = _start_proxy(bench, cleanup, conf_text, work, started,
+                                label, opts)
+            if port is None:
                 return
             proxies[label] = port
         url, token = swift_conn(world).get_auth()
@@ -111,6 +106,74 @@ def run(bench):
                     'median' if pct == 50 else 'p95', label),
                     percentile(times[label], pct) * 1000, 'ms', how,
                     peer=peer, peer_value=percentile(times[peer], pct) * 1000)
+        _remote_silent(bench, cleanup, conf_text, work, started, container,
+                       names, bucket, base, token)
+
+
+def _start_proxy(bench, cleanup, conf_text, work, started, label, opts):
+    """A copy of the source proxy on a free port; its port, or None (with
+    a note) when it does not start."""
+    world, src = bench.world, bench.world['source']
+    port = free_port()
+    name = '%s-%d' % (os.path.basename(work), len(started))
+    path = os.path.join(work, 'proxy-%d.conf' % len(started))
+    with open(path, 'w') as f:
+        f.write(_variant(conf_text, port, name, **opts))
+    pid = bench.spawn(name, [
+        PYTHON, '-m', 'localworld.run_swift', 'wsgi',
+        src['swift_dir'], path, 'proxy-server'])
+    started.append(name)
+    cleanup.add(procs.stop, world['world_dir'], [name])
+    if not wait_http_ok(port, pid):
+        bench.results.note('6', 'not measured: proxy "%s" did not start '
+                           '(see %s/logs/%s.log)' % (
+                               label, world['world_dir'], name))
+        return None
+    return port
+
+
+def _remote_silent(bench, cleanup, conf_text, work, started, container,
+                   names, bucket, base, token):
+    world, R, gets = bench.world, bench.results, min(bench.args.gets, 100)
+    moto = world['moto']['endpoint'].split('//', 1)[1]
+    host, port = moto.rsplit(':', 1)
+    remote = SwitchableRemote((host, int(port)))
+    cleanup.add(remote.close)
+    sync_json = os.path.join(work, 'sync-switchable.json')
+    with open(sync_json, 'w') as f:
+        json.dump({'status_dir': os.path.join(work, 'status'),
+                   'containers': [s3_mapping(
+                       world, 'moto', bucket.name, container,
+                       merge_namespaces=True, aws_endpoint=remote.url)]}, f)
+    label = 'mapped, remote switchable'
+    port = _start_proxy(bench, cleanup, conf_text, work, started, label,
+                        {'shunt_conf': sync_json})
+    if port is None:
+        return
+    path = '/%s/%s/' % (base, container)
+    times, heads = {}, {}
+    for state in ('up', 'silent'):
+        remote.silent = state == 'silent'
+        load = NewNameHeads(port, path, token)
+        times[state], phase_started = [], time.time()
+        # Long enough for the breaker to see failures and open.
+        while time.time() - phase_started < MIN_PHASE:
+            times[state] += _measure({state: port}, path, names, token,
+                                     gets)[state]
+        heads[state] = load.stop()
+    how = ('GETs of %d local 4 KiB objects for at least %d s (%d up, %d '
+           'silent), one keep-alive client, while 2 clients HEAD names that '
+           'exist nowhere (each makes the shunt ask the remote); remote '
+           'silent = accepts connections, never answers; HEAD answers while '
+           'up: %s, while silent: %s' % (
+               len(names), MIN_PHASE, len(times['up']),
+               len(times['silent']), heads['up'], heads['silent']))
+    for pct in (50, 95):
+        R.add('6', 'source', 'GET latency %s: local objects, remote silent'
+              % ('median' if pct == 50 else 'p95'),
+              percentile(times['silent'], pct) * 1000, 'ms', how,
+              peer='same proxy, remote up',
+              peer_value=percentile(times['up'], pct) * 1000)
 
 
 def _measure(proxies, path, names, token, gets, warmup=10):

@@ -242,6 +242,20 @@ class SwiftCluster(Service):
         self._spawn('proxy', self._runner(
             'wsgi', self.swift_dir, self.proxy_conf_path(), 'proxy-server'))
 
+    def restart_proxy(self, deadline):
+        """Stop the proxy, write its config again and start it: it then
+        loads the project's middleware from the checkout as it is now."""
+        procs.stop(self.world_dir, names=['%s-proxy' % self.name])
+        self._write(self.proxy_conf_path(), self._proxy_conf())
+        self._spawn('proxy', self._runner(
+            'wsgi', self.swift_dir, self.proxy_conf_path(), 'proxy-server'))
+        procs.wait_until(lambda: procs.port_answers(self.proxy_port),
+                         '%s proxy' % self.name, deadline,
+                         pid=self._pids['proxy'], log=self._log('proxy'))
+        procs.wait_until(self._authenticates, '%s tempauth' % self.name,
+                         deadline, pid=self._pids['proxy'],
+                         log=self._log('proxy'))
+
     def update_accounts(self, timeout=120):
         """One container-updater pass on every node, so that account
         listings and HEADs show the containers' current object counts and

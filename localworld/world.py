@@ -5,6 +5,9 @@
     python -m localworld status [SECONDS]
                                   what runs, where, and the CPU the world
                                   used over SECONDS (default 30) at rest
+    python -m localworld restart-proxies
+                                  restart both clusters' proxies, so they
+                                  load changed middleware code
     python -m localworld update-accounts
                                   one container-updater pass per node, so
                                   account listings show current counts
@@ -40,9 +43,13 @@ def world_file(directory=None):
 
 
 def _shunt_conf(directory, name):
-    # cloud-shunt reads a sync config; it starts empty (pass-through).
-    return {'cloud-shunt': {'conf_file': os.path.join(
-        directory, name, 'sync.json')}}
+    # cloud-shunt reads a sync config; it starts empty (pass-through).  Its
+    # breaker trips sooner than by default, so tests of a dead or silent
+    # remote take seconds.
+    return {'cloud-shunt': {
+        'conf_file': os.path.join(directory, name, 'sync.json'),
+        'remote_timeout': '2', 'remote_failures': '3',
+        'remote_retry_interval': '5'}}
 
 
 def services(directory, python):
@@ -183,26 +190,39 @@ def status(directory=None, out=sys.stdout, window=30.0):
     return 0 if not dead else 1
 
 
+def _clusters(directory):
+    from localworld.swift_cluster import SwiftCluster
+    load(directory)
+    return [s for s in services(directory, sys.executable)
+            if isinstance(s, SwiftCluster)]
+
+
+def restart_proxies(directory=None, out=sys.stdout):
+    directory = directory or world_dir()
+    started = time.time()
+    for cluster in _clusters(directory):
+        cluster.restart_proxy(started + STARTUP_BUDGET)
+    out.write('proxies restarted in %.1f s\n' % (time.time() - started))
+
+
 def update_accounts(directory=None, out=sys.stdout):
     """One container-updater pass on every node of both clusters."""
-    from localworld.swift_cluster import SwiftCluster
     directory = directory or world_dir()
-    load(directory)
     started = time.time()
-    for service in services(directory, sys.executable):
-        if isinstance(service, SwiftCluster):
-            service.update_accounts()
+    for cluster in _clusters(directory):
+        cluster.update_accounts()
     out.write('account statistics updated in %.1f s\n' % (
         time.time() - started))
 
 
 USAGE = ('usage: python -m localworld up|down|status [SECONDS]|'
-         'update-accounts\n')
+         'restart-proxies|update-accounts\n')
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     commands = {'up': up, 'down': down, 'status': status,
+                'restart-proxies': restart_proxies,
                 'update-accounts': update_accounts}
     if not argv or argv[0] not in commands or len(argv) > (
             2 if argv[0] == 'status' else 1):

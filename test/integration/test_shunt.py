@@ -40,7 +40,7 @@ from swift_s3_sync.shunt import remote_location
 from test.integration.counting_proxy import CountingProxy
 from test.integration.world import get_world, s3_client, unique
 
-RELOAD_WAIT = 1.2
+RELOAD_TIMEOUT = 10
 PAGE = 37
 
 
@@ -64,16 +64,40 @@ def shunt_conf_file(world):
     return world['source']['project_conf']['cloud-shunt']['conf_file']
 
 
+def log_size(world):
+    try:
+        return os.path.getsize(proxy_log(world))
+    except OSError:
+        return 0
+
+
+def wait_for_log(world, text, offset, timeout=RELOAD_TIMEOUT):
+    """Wait until the proxy log holds ``text`` after byte ``offset``."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open(proxy_log(world), 'rb') as f:
+            f.seek(offset)
+            if text.encode() in f.read():
+                return
+        time.sleep(0.05)
+    raise AssertionError('the proxy never logged %r' % text)
+
+
+def write_atomically(path, text):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
+    with os.fdopen(fd, 'w') as f:
+        f.write(text)
+    os.rename(tmp, path)
+
+
 def write_shunt_config(world, mappings):
     """Replace the shunt's mappings and wait until it has read them."""
     path = shunt_conf_file(world)
-    config = {'containers': mappings,
-              'status_dir': os.path.join(os.path.dirname(path), 'status')}
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
-    with os.fdopen(fd, 'w') as f:
-        json.dump(config, f)
-    os.rename(tmp, path)
-    time.sleep(RELOAD_WAIT)
+    offset = log_size(world)
+    write_atomically(path, json.dumps({
+        'containers': mappings,
+        'status_dir': os.path.join(os.path.dirname(path), 'status')}))
+    wait_for_log(world, 'mapping(s) from', offset)
 
 
 def tearDownModule():
@@ -726,6 +750,35 @@ class TestShuntErrorsAndConfig(ShuntWorld):
         resp = self.raw('GET', urllib.parse.quote(self.container))
         self.assertEqual(503, resp.status_code)
 
+    def test_silent_remote_holds_nothing(self):
+        # A remote that accepts connections and never answers: each request
+        # that needs it waits at most the world's remote_timeout (2 s),
+        # and after 3 such failures it is not asked at all for a while.
+        silent = socket.socket()
+        silent.bind(('127.0.0.1', 0))
+        silent.listen(64)
+        self.addCleanup(silent.close)
+        self.use(self.mapping(aws_endpoint='http://127.0.0.1:%d' %
+                              silent.getsockname()[1]))
+        self.conn.put_object(self.container, 'local', b'local')
+        took = []
+        for _ in range(3):
+            started = time.time()
+            resp = self.raw('HEAD', self.quoted('new-upload'))
+            took.append(time.time() - started)
+            self.assertEqual(503, resp.status_code)
+        self.assertTrue(all(1.5 < t < 4 for t in took), took)
+        started = time.time()
+        for _ in range(5):
+            resp = self.raw('GET', self.quoted('new-upload'))
+            self.assertEqual(503, resp.status_code)
+            self.assertTrue(resp.headers.get('Retry-After'))
+        self.assertLess(time.time() - started, 1)
+        started = time.time()
+        self.assertEqual(b'local',
+                         self.conn.get_object(self.container, 'local')[1])
+        self.assertLess(time.time() - started, 0.5)
+
     def test_remote_error_and_no_secret_in_logs(self):
         # moto takes any credentials: radosgw checks signatures
         wrong = 'wrong-secret-%s' % unique('s')
@@ -748,10 +801,9 @@ class TestShuntErrorsAndConfig(ShuntWorld):
         self.put_remote(mapping, 'x', b'still here')
         self.assertEqual(b'still here',
                          self.conn.get_object(self.container, 'x')[1])
-        path = shunt_conf_file(self.world)
-        with open(path, 'w') as f:
-            f.write('{"containers": [')
-        time.sleep(RELOAD_WAIT)
+        offset = log_size(self.world)
+        write_atomically(shunt_conf_file(self.world), '{"containers": [')
+        wait_for_log(self.world, 'keeping the previous mappings', offset)
         self.assertEqual(b'still here',
                          self.conn.get_object(self.container, 'x')[1])
         self.use()
