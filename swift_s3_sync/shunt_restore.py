@@ -121,7 +121,8 @@ class RestoreWriter(object):
 
 
 class RestoringBody(object):
-    """A remote body sent to the client and fed to a RestoreWriter; the
+    """A remote body sent to the client and fed to a writer (a
+    RestoreWriter, or a SegmentedRestore for large objects); the
     restore is finished only when exactly ``length`` bytes went through.
     Closing it (or the iterator it is; middlewares may hold either) before
     the end abandons the restore."""

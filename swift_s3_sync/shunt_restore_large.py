@@ -27,9 +27,9 @@ write it gets depends on the remote copy:
   the container's storage policy, when missing) as ``<object>/<restore
   timestamp>/<size>/<segment size>/<index:08d>``.  The whole stream must
   match the remote's ETag (when it is an MD5) and each stored segment the
-  MD5 of its bytes.  Its ETag is Swift's SLO ETag, not the remote's MD5: the daemon
-  finds the copies different and uploads the object again, as a large
-  object.
+  MD5 of its bytes.  Its ETag is Swift's SLO ETag, not the remote's MD5:
+  the daemon finds the copies different and uploads the object again, as
+  a large object.
 
 All or nothing: segments are written one after the other as their bytes
 go by; when one cannot be written, the client goes away, the remote
