@@ -23,10 +23,32 @@ computed here exactly as Swift's container broker computes them (see
   skipped instead of becoming subdirs, and the name ``P/`` itself is left
   out.
 
-Providers cannot list backwards: a reverse page reads the remote's names
-from the end_marker (or the prefix start) up to the marker and keeps the
-last ``limit`` entries, so its cost grows with the number of remote names in
-that range.
+What one request may cost
+-------------------------
+The remote is read in LIST requests of at most 1000 names, and one listing
+request makes at most ``max_lists`` of them (default 32) and reads at most
+``max_scan`` names (default 10000), whoever asks and whatever they ask:
+
+* forwards, names are read from the marker on; a subdir whose names run
+  past the end of a LIST is skipped by listing again from past it, so a
+  subdir costs at most one LIST however many names it holds;
+* in reverse, the names just below the marker are found by bisection: a
+  LIST from a start point between the end_marker and the marker tells
+  whether that start is too early (a full LIST that does not reach the
+  marker) or not, and the next start is picked halfway between, by
+  characters (:mod:`swift_s3_sync.listing_reverse`).  A page costs a few
+  LISTs per character of the names that tells the start apart, about
+  ``log2`` of the names before the marker in all.
+
+When the allowance runs out first, the page is cut short, never wrong:
+the remote page says how far it is complete (``RemotePage.complete_up_to``)
+and :func:`splice` leaves out local entries beyond that point, so the
+merged page is the first entries of the true page and a client paging on
+from its last entry misses and repeats nothing.  A subdir whose names run
+past the cut is listed: the next page starts after it, skipping all of it.
+If nothing at all could be listed within the allowance (say ``path=``
+over many deeper names) :class:`ListingTooCostly` is raised instead of an
+empty page, which a client would take for the end of the listing.
 
 A name on both sides is listed once, with the local entry's fields.  Every
 entry says where it lives in ``content_location``, a list: ``"swift"`` for
@@ -49,15 +71,50 @@ from swift.common.middleware.listing_formats import (
 from swift.common.request_helpers import get_param
 from swift.common.utils import config_true_value
 
+from swift_s3_sync import listing_reverse
+
 LOCAL = 'swift'
 REMOTE_CONTENT_TYPE = 'application/octet-stream'
-# Larger than any name below a subdir; the remote is re-listed after this
-# marker when a subdir holds many names (see RemoteListing.RELIST_AFTER).
+# Larger than any name below a subdir; listing again after this marker
+# skips the rest of a subdir.
 MAX_CHAR = '\U0010ffff'
-UNLIMITED = 1 << 62
+PAGE = 1000          # names one LIST returns at most (S3's maximum)
+MAX_SCAN = 10000     # remote names one request may read
+MAX_LISTS = 32       # remote LIST requests one request may make
 
 Params = collections.namedtuple(
     'Params', 'prefix delimiter path marker end_marker limit reverse')
+# The listing's shape: ``path`` True for a path= listing (prefix ``P/``,
+# delimiter ``/``, deeper names skipped).
+Shape = collections.namedtuple('Shape', 'prefix delimiter path')
+# An upper limit on names: below ``key``, or equal to it if ``inclusive``.
+Bound = collections.namedtuple('Bound', 'key inclusive')
+
+
+class ListingTooCostly(Exception):
+    """Not one entry of the page could be found within the request's
+    allowance of remote reads; an empty page would read as the end of the
+    listing, so there is no page at all (callers answer 503)."""
+
+    def __init__(self, what='listing'):
+        super().__init__('%s: too many remote names to read for one page'
+                         % what)
+
+
+class RemotePage(list):
+    """Entries of a remote listing page, in the page's order.
+
+    ``complete_up_to`` is None when this is the whole page.  Otherwise the
+    page was cut short by the request's allowance: it holds every remote
+    entry whose key comes at or before ``complete_up_to`` in the page's
+    order (``<=`` forwards, ``>=`` in reverse) and none after it.
+    ``lists`` and ``names`` say what the page cost."""
+
+    def __init__(self, entries=(), complete_up_to=None, lists=0, names=0):
+        super().__init__(entries)
+        self.complete_up_to = complete_up_to
+        self.lists = lists
+        self.names = names
 
 
 def listing_params(req):
@@ -101,81 +158,203 @@ def remote_entry(obj, location):
     return entry
 
 
+def shape_of(params):
+    if params.path is not None:
+        return Shape(params.path, '/', True)
+    return Shape(params.prefix, params.delimiter, False)
+
+
+def dir_of(name, shape):
+    """The subdir ``name`` falls in (for path=, the dir a deeper name is
+    in), or None."""
+    if not shape.delimiter or not name.startswith(shape.prefix):
+        return None
+    end = name.find(shape.delimiter, len(shape.prefix))
+    if end < 0:
+        return None
+    return name[:end + len(shape.delimiter)]
+
+
+def within(name, bound):
+    return bound is None or name < bound.key or (
+        bound.inclusive and name == bound.key)
+
+
+class Budget(object):
+    """What one request may still read from the remote.  Every call to
+    ``read`` is one LIST: it never asks for more than ``PAGE`` names."""
+
+    def __init__(self, names=MAX_SCAN, lists=MAX_LISTS):
+        self.names_left = names
+        self.lists_left = lists
+        self.names = self.lists = 0
+
+    def left(self):
+        return self.names_left > 0 and self.lists_left > 0
+
+    def chunk(self, want):
+        return max(0, min(PAGE, self.names_left, want))
+
+    def read(self, remote, prefix, marker, end_marker, limit):
+        self.lists_left -= 1
+        self.lists += 1
+        names = iter(remote.provider.list(
+            remote.container, prefix=prefix, marker=marker,
+            end_marker=end_marker, limit=limit))
+        try:
+            for obj in names:
+                self.names_left -= 1
+                self.names += 1
+                yield obj
+        finally:
+            close = getattr(names, 'close', None)
+            if close is not None:
+                close()
+
+
+class Walk(object):
+    """The remote's names after ``start`` (and within ``upper``) made into
+    listing entries in name order, as Swift's broker makes them, one LIST
+    per ``step``.  ``marker`` is how far it got: every entry whose key is
+    at most ``marker`` has been made.  ``done`` once it reached ``upper``
+    or the remote's last name."""
+
+    def __init__(self, remote, shape, start, upper, skip_dir, end_marker):
+        self.remote = remote
+        self.shape = shape
+        self.upper = upper
+        self.skip_dir = skip_dir
+        self.end_marker = end_marker
+        self.marker = start
+        self.current = None     # the dir whose names are being skipped
+        self.read = []          # the objects the last step read, in range
+        self.done = False
+        if start and start == skip_dir and dir_of(start, shape) == start:
+            # Every name after a subdir marker is in it: start past it.
+            self.current = start
+            self._skip_current()
+
+    def _skip_current(self):
+        self.marker = self.current + MAX_CHAR
+        self.done = not within(self.marker, self.upper)
+
+    def step(self, budget, want=None, limit=None):
+        """Entries out of one more LIST of at most ``limit`` names (a
+        LIST's worth), stopping at ``want`` entries."""
+        limit = budget.chunk(PAGE if limit is None else limit)
+        objs = budget.read(self.remote, self.shape.prefix, self.marker,
+                           self.end_marker, limit)
+        entries, count, self.read = [], 0, []
+        try:
+            for obj in objs:
+                count += 1
+                if not within(obj.name, self.upper):
+                    self.done = True
+                    return entries
+                if self._take(obj, entries) and want is not None and \
+                        len(entries) >= want:
+                    return entries
+        finally:
+            objs.close()
+        if count < limit:
+            self.done = True
+        elif self.current is not None:
+            self._skip_current()   # rather than read the rest of a subdir
+        return entries
+
+    def replay(self, objs):
+        """Entries out of names read before: all the names from the start
+        on, up to ``upper`` at least."""
+        entries = []
+        for obj in objs:
+            if not within(obj.name, self.upper):
+                break
+            self._take(obj, entries)
+        self.done = True
+        return entries
+
+    def _take(self, obj, entries):
+        """Adds ``obj``'s entry, if it makes one (True then)."""
+        self.read.append(obj)
+        self.marker = obj.name
+        entry = self._entry(obj)
+        if entry is not None:
+            entries.append(entry)
+        return entry is not None
+
+    def _entry(self, obj):
+        name, shape = obj.name, self.shape
+        if self.current is not None:
+            if name.startswith(self.current):
+                return None
+            self.current = None
+        if shape.path and name == shape.prefix:
+            return None
+        folder = dir_of(name, shape)
+        if folder is not None and not (shape.path and name == folder):
+            self.current = folder
+            if shape.path or folder == self.skip_dir:
+                return None
+            return {'subdir': folder}
+        return remote_entry(obj, self.remote.location)
+
+
 class RemoteListing(object):
-    """Swift-style listing pages of one container's remote copy."""
+    """Swift-style listing pages of one container's remote copy, each page
+    within an allowance of ``max_scan`` names in ``max_lists`` LISTs."""
 
-    # After this many names inside one subdir, list again from past the
-    # subdir rather than reading every name in it.
-    RELIST_AFTER = 1000
-
-    def __init__(self, provider, container, location):
+    def __init__(self, provider, container, location, max_scan=MAX_SCAN,
+                 max_lists=MAX_LISTS):
         self.provider = provider
         self.container = container
         self.location = location
+        self.max_scan = max_scan
+        self.max_lists = max_lists
 
-    def _names(self, prefix, marker, end_marker, limit):
-        return iter(self.provider.list(
-            self.container, prefix=prefix, marker=marker,
-            end_marker=end_marker, limit=limit))
-
-    def forward(self, prefix, delimiter, path, marker, end_marker,
-                skip_dir, limit=UNLIMITED):
-        """Entries in name order between the markers (both exclusive)."""
-        if path is not None:
-            prefix, delimiter = path, '/'
-        names = self._names(prefix, marker, end_marker,
-                            UNLIMITED if delimiter else limit)
-        current, skipped = None, 0
-        while True:
-            for obj in names:
-                name = obj.name
-                if current is not None:
-                    if name.startswith(current):
-                        skipped += 1
-                        if skipped >= self.RELIST_AFTER:
-                            names = self._names(prefix, current + MAX_CHAR,
-                                                end_marker, UNLIMITED)
-                            skipped = 0
-                            break
-                        continue
-                    current = None
-                end = name.find(delimiter, len(prefix)) if delimiter else -1
-                if path is not None:
-                    if name == path:
-                        continue
-                    if end >= 0 and len(name) > end + len(delimiter):
-                        current, skipped = name[:end + len(delimiter)], 0
-                        continue
-                elif end >= 0:
-                    current, skipped = name[:end + len(delimiter)], 0
-                    if current != skip_dir:
-                        yield {'subdir': current}
-                    continue
-                yield remote_entry(obj, self.location)
-            else:
-                return
+    def walk(self, params, start, upper):
+        """A Walk over the page's names after ``start``."""
+        shape = shape_of(params)
+        if params.reverse:
+            return Walk(self, shape, start, upper, params.end_marker,
+                        params.marker)
+        return Walk(self, shape, start, upper, params.marker,
+                    params.end_marker)
 
     def page(self, params):
-        """At most ``params.limit`` entries, in the page's order."""
-        if params.limit <= 0:
-            return []
-        if not params.reverse:
-            entries = self.forward(params.prefix, params.delimiter,
-                                   params.path, params.marker,
-                                   params.end_marker, params.marker,
-                                   params.limit)
-            page = []
-            for entry in entries:
-                page.append(entry)
-                if len(page) >= params.limit:
-                    entries.close()
-                    break
-            return page
-        last = collections.deque(maxlen=params.limit)
-        last.extend(self.forward(params.prefix, params.delimiter,
-                                 params.path, params.end_marker,
-                                 params.marker, params.end_marker))
-        return list(reversed(last))
+        """At most ``params.limit`` entries, in the page's order: a
+        RemotePage, cut short if the allowance ran out first.  Raises
+        ListingTooCostly rather than give an empty page cut short."""
+        budget = Budget(self.max_scan, self.max_lists)
+        if params.limit <= 0 or crossed(params):
+            entries, cut = [], None
+        elif params.reverse:
+            entries, cut = listing_reverse.search(self, params, budget)
+        else:
+            entries, cut = self._forward(params, budget)
+        if cut is not None and not entries:
+            raise ListingTooCostly('listing %s' % self.container)
+        return RemotePage(entries, cut, budget.lists, budget.names)
+
+    def _forward(self, params, budget):
+        upper = Bound(params.end_marker, False) if params.end_marker \
+            else None
+        walk = self.walk(params, params.marker, upper)
+        entries = []
+        while len(entries) < params.limit and not walk.done:
+            if not budget.left():
+                return entries, walk.marker
+            want = params.limit - len(entries)
+            entries.extend(walk.step(
+                budget, want, PAGE if walk.shape.delimiter else want))
+        return entries, None
+
+
+def crossed(params):
+    """True when the markers leave no name between them."""
+    low, high = params.marker, params.end_marker
+    if params.reverse:
+        low, high = high, low
+    return bool(low and high and low >= high)
 
 
 def _located(entry, *locations):
@@ -190,7 +369,27 @@ def splice(local, remote, limit, reverse=False, located=True):
     """Merge two pages sorted the same way into the first ``limit``
     distinct entries.  ``local`` entries are Swift's; ``remote`` entries
     carry their ``content_location`` when ``located`` (then local entries
-    get theirs too; otherwise they are left exactly as Swift gave them)."""
+    get theirs too; otherwise they are left exactly as Swift gave them).
+
+    A remote page cut short (``remote.complete_up_to``, see RemotePage)
+    cuts the merged page at the same point: local entries past it are left
+    for the next page, since the remote entries beside them are not known
+    yet.  Raises ListingTooCostly if that leaves nothing."""
+    cut = getattr(remote, 'complete_up_to', None)
+    if cut is not None:
+        local = [e for e in local if not past(entry_key(e), cut, reverse)]
+    merged = _merge(local, remote, limit, reverse, located)
+    if cut is not None and not merged:
+        raise ListingTooCostly()
+    return merged
+
+
+def past(key, cut, reverse):
+    """True when ``key`` comes after ``cut`` in the page's order."""
+    return key < cut if reverse else key > cut
+
+
+def _merge(local, remote, limit, reverse, located):
     here = (LOCAL,) if located else ()
     merged = []
     i = j = 0

@@ -5,12 +5,13 @@ import random
 import shutil
 import tempfile
 import unittest
+from unittest import mock
 
 from swift.common.swob import Request
 from swift.common.utils import Timestamp
 from swift.container.backend import ContainerBroker
 
-from swift_s3_sync import listing
+from swift_s3_sync import listing, listing_reverse
 from swift_s3_sync.providers.base import RemoteObject
 
 LOCATION = 'http://remote:80;bucket;pre/'
@@ -66,6 +67,7 @@ class FakeLister(object):
         self.calls = []
         self.page_size = page_size
         self.requests = 0
+        self.names_read = []
 
     def list(self, container, prefix='', marker='', end_marker='',
              limit=1000):
@@ -79,6 +81,7 @@ class FakeLister(object):
                 return
             if count and count % self.page_size == 0:
                 self.requests += 1
+            self.names_read.append(name)
             yield RemoteObject(name, 'e' * 32, 7, last_modified=86400.5)
             count += 1
             if count >= limit:
@@ -163,23 +166,31 @@ class TestRemotePage(unittest.TestCase):
         self.page(lister, params(limit=3, marker='a'))
         self.assertEqual([('c', '', 'a', '', 3)], lister.calls)
 
-    def test_reverse_reads_the_range_forwards(self):
+    def test_reverse_finds_the_range_near_the_marker(self):
         lister = FakeLister(NAMES)
         got = self.page(lister, params(limit=2, marker='d2/',
                                        end_marker='a0', reverse=True))
         self.assertEqual(['d1/y/zz', 'd1/y/z'], keys(got))
         self.assertEqual('a0', lister.calls[0][2])
         self.assertEqual('d2/', lister.calls[0][3])
+        self.assertIsNone(got.complete_up_to)
 
     def test_big_subdir_is_skipped_by_listing_again(self):
         names = ['a'] + ['big/%04d' % i for i in range(50)] + ['c', 'd']
         lister = FakeLister(names)
-        remote = listing.RemoteListing(lister, 'c', LOCATION)
-        remote.RELIST_AFTER = 5
-        got = remote.page(params(delimiter='/'))
+        with mock.patch.object(listing, 'PAGE', 5):
+            got = self.page(lister, params(delimiter='/'))
         self.assertEqual(['a', 'big/', 'c', 'd'], keys(got))
         self.assertEqual(2, len(lister.calls))
         self.assertEqual('big/' + listing.MAX_CHAR, lister.calls[1][2])
+
+    def test_subdir_marker_starts_past_the_subdir(self):
+        names = ['big/%04d' % i for i in range(3000)] + ['c']
+        lister = FakeLister(names)
+        got = self.page(lister, params(delimiter='/', marker='big/'))
+        self.assertEqual(['c'], keys(got))
+        self.assertEqual([('c', '', 'big/' + listing.MAX_CHAR, '', 1000)],
+                         lister.calls)
 
     def test_zero_limit(self):
         lister = FakeLister(NAMES)
@@ -272,6 +283,211 @@ class TestPaging(unittest.TestCase):
             self.assertEqual([LOCATION], got[name])
         for name in self.shared:
             self.assertEqual(['swift', LOCATION], got[name])
+
+
+def random_names(rng, count, words):
+    names = set()
+    while len(names) < count:
+        names.add(''.join(rng.choice(words) for _ in range(
+            rng.randint(1, 5))) + str(rng.randint(0, 9)))
+    return sorted(names)
+
+
+class TestBudget(unittest.TestCase):
+    """However the page is asked for, one page costs at most max_lists
+    LISTs of at most max_scan names, and paging on through pages cut short
+    still gives Swift's listing."""
+
+    WORDS = ['x', 'y', 'd/', 'd/e/', 'q-', '\u00e9', '\u2603/', 'Z',
+             '\U0001f600', 'common/prefix/', 'aa']
+
+    def setUp(self):
+        rng = random.Random(4321)
+        names = random_names(rng, 400, self.WORDS)
+        rng.shuffle(names)
+        self.local_names = names[:120] + names[300:]
+        self.remote_names = names[120:]
+        self.local = Broker(self.local_names)
+        self.union = Broker(names)
+        self.addCleanup(self.local.close)
+        self.addCleanup(self.union.close)
+
+    def merged_page(self, p, max_scan, max_lists):
+        lister = FakeLister(self.remote_names)
+        remote = listing.RemoteListing(lister, 'c', LOCATION,
+                                       max_scan=max_scan,
+                                       max_lists=max_lists)
+        try:
+            page = remote.page(p)
+        except listing.ListingTooCostly:
+            page = None
+        self.assertLessEqual(len(lister.calls), max_lists, p)
+        self.assertLessEqual(lister.requests, max_lists, p)
+        self.assertLessEqual(len(lister.names_read), max_scan)
+        if page is None:
+            return None
+        return listing.splice(self.local.params_listing(p), page, p.limit,
+                              p.reverse)
+
+    def page_all(self, max_scan, max_lists, **kw):
+        """Every entry, paging on from the last one; a page too costly
+        for the allowance is asked again with twice the allowance."""
+        out, marker, pages = [], '', 0
+        while True:
+            scan, lists = max_scan, max_lists
+            while True:
+                page = self.merged_page(params(marker=marker, **kw),
+                                        scan, lists)
+                if page is not None:
+                    break
+                scan, lists = scan * 2, lists * 2
+            pages += 1
+            self.assertLess(pages, 2000)
+            if not page:
+                return out
+            out.extend(page)
+            marker = listing.entry_key(page[-1])
+
+    def test_paging_with_small_allowances(self):
+        rng = random.Random(99)
+        shapes = []
+        for delim, prefix, reverse in itertools.product(
+                ['', '/', 'e/'], ['', 'd/', 'common/'], [False, True]):
+            shapes.append(dict(delimiter=delim, prefix=prefix,
+                               reverse=reverse))
+        for path in ['', 'd', 'common/prefix', 'x']:
+            shapes.append(dict(path=path + '/' if path else ''))
+            shapes.append(dict(path=path + '/' if path else '',
+                               reverse=True))
+        for shape in shapes:
+            for _ in range(3):
+                max_scan = rng.choice([1, 3, 10, 40, 200])
+                max_lists = rng.choice([1, 2, 4, 8])
+                limit = rng.choice([1, 5, 37, 10000])
+                end_marker = rng.choice(['', '', 'd/', 'q', '\u00e9'])
+                kw = dict(shape, limit=limit, end_marker=end_marker)
+                with mock.patch.object(listing, 'PAGE', 16):
+                    got = self.page_all(max_scan, max_lists, **kw)
+                want = self.union.params_listing(params(**dict(
+                    kw, limit=100000)))
+                self.assertEqual(keys(want), keys(got),
+                                 (kw, max_scan, max_lists))
+
+    def test_page_cut_short_says_where(self):
+        lister = FakeLister(['n%04d' % i for i in range(100)])
+        remote = listing.RemoteListing(lister, 'c', LOCATION, max_scan=30)
+        with mock.patch.object(listing, 'PAGE', 10):
+            page = remote.page(params(limit=50))
+        self.assertEqual(['n%04d' % i for i in range(30)], keys(page))
+        self.assertEqual('n0029', page.complete_up_to)
+        self.assertEqual((3, 30), (page.lists, page.names))
+        local = [{'name': 'n0029a'}, {'name': 'a'}][::-1]
+        merged = listing.splice(local, page, 50)
+        self.assertEqual(['a'] + keys(page), keys(merged))
+
+    def test_cut_subdir_is_listed_once(self):
+        names = ['a'] + ['d/%04d' % i for i in range(100)] + ['e']
+        lister = FakeLister(names)
+        remote = listing.RemoteListing(lister, 'c', LOCATION, max_lists=1)
+        with mock.patch.object(listing, 'PAGE', 10):
+            first = remote.page(params(delimiter='/'))
+            self.assertEqual(['a', 'd/'], keys(first))
+            self.assertEqual('d/' + listing.MAX_CHAR, first.complete_up_to)
+            after = remote.page(params(delimiter='/', marker='d/'))
+        self.assertEqual(['e'], keys(after))
+
+    def test_nothing_within_the_allowance_raises(self):
+        names = ['p/deep%04d/x' % i for i in range(200)] + ['p/z']
+        remote = listing.RemoteListing(FakeLister(names), 'c', LOCATION,
+                                       max_lists=3)
+        with mock.patch.object(listing, 'PAGE', 10):
+            with self.assertRaises(listing.ListingTooCostly):
+                remote.page(params(path='p/'))
+        with self.assertRaises(listing.ListingTooCostly):
+            listing.splice([{'name': 'q'}],
+                           listing.RemotePage([], complete_up_to='p'), 10)
+
+    def test_reverse_page_costs_few_lists(self):
+        rng = random.Random(5)
+        sets = {
+            'numbered': ['IMG_%05d' % i for i in range(30000)],
+            'dated': ['photos/2023/%02d/%02d/IMG_%05d.jpg' % (
+                rng.randint(1, 12), rng.randint(1, 28), i)
+                for i in range(30000)],
+            'random': ['%032x' % rng.getrandbits(128)
+                       for _ in range(30000)],
+            'unicode': [''.join(rng.choice('a\u00e9\u2603\U0001f600z0')
+                                for _ in range(rng.randint(4, 14)))
+                        for _ in range(30000)],
+        }
+        for label, names in sets.items():
+            names = sorted(set(names))
+            for marker in ['', names[len(names) // 3], names[-1]]:
+                lister = FakeLister(names)
+                remote = listing.RemoteListing(lister, 'c', LOCATION)
+                page = remote.page(params(limit=100, marker=marker,
+                                          reverse=True))
+                # Reading every name below the marker would take one LIST
+                # per 1000 of them.
+                self.assertLessEqual(lister.requests, 24, (label, marker))
+                self.assertLessEqual(len(lister.names_read), 10000)
+                below = [n for n in names if not marker or n < marker]
+                self.assertEqual(below[::-1][:100], keys(page), label)
+                self.assertIsNone(page.complete_up_to)
+
+    def test_reverse_cut_short_keeps_the_names_nearest_the_marker(self):
+        names = ['n%05d' % i for i in range(20000)]
+        lister = FakeLister(names)
+        remote = listing.RemoteListing(lister, 'c', LOCATION, max_lists=8)
+        page = remote.page(params(limit=5000, marker='n15000',
+                                  reverse=True))
+        self.assertLessEqual(lister.requests, 8)
+        self.assertTrue(page)
+        self.assertEqual(names[:15000][::-1][:len(page)], keys(page))
+        # Complete down to just below its last entry.
+        self.assertLess(names[14999 - len(page)], page.complete_up_to)
+        self.assertLessEqual(page.complete_up_to, keys(page)[-1])
+        local = [{'name': 'n14999x'}, {'name': 'a'}]
+        merged = listing.splice(local, page, 5000, reverse=True)
+        self.assertEqual(['n14999x'] + keys(page), keys(merged))
+
+    def test_delimiter_listing_costs_a_list_per_big_subdir(self):
+        names = ['d%02d/%04d' % (d, i) for d in range(40)
+                 for i in range(1500)]
+        lister = FakeLister(names)
+        page = listing.RemoteListing(lister, 'c', LOCATION).page(
+            params(delimiter='/'))
+        self.assertLessEqual(lister.requests, 32)   # the default
+        self.assertEqual(['d%02d/' % d for d in range(len(page))],
+                         keys(page))
+        self.assertEqual(keys(page)[-1] + listing.MAX_CHAR,
+                         page.complete_up_to)
+
+
+class TestBetween(unittest.TestCase):
+
+    def test_strictly_between(self):
+        rng = random.Random(7)
+        alphabet = 'ab/\u00e9\u2603\U0001f600\x00\U0010ffff'
+        for _ in range(3000):
+            a, b = sorted(''.join(rng.choice(alphabet) for _ in range(
+                rng.randint(0, 6))) for _ in range(2))
+            chars = sorted(set(rng.sample(alphabet, 3)))
+            got = listing_reverse.between(a, b, chars)
+            if got is None:
+                self.assertTrue(a == b or b == a + '\x00', (a, b))
+            else:
+                self.assertTrue(a < got < b, (a, b, got))
+            above = listing_reverse.between(a, None, chars)
+            self.assertGreater(above, a)
+
+    def test_halfway_by_known_characters(self):
+        chars = sorted('0123456789IMG_')
+        self.assertEqual('IMG_4000', listing_reverse.between(
+            'IMG_3000', 'IMG_5000', chars))
+        long = 'x' * 300
+        got = listing_reverse.between(long + '1', long + '9', chars)
+        self.assertEqual(long + '5', got)
 
 
 class TestHelpers(unittest.TestCase):
