@@ -54,6 +54,9 @@ Place the filter after authentication and before the final
     # it get 503 with Retry-After at once; then one request probes it.
     remote_failures = 5
     remote_retry_interval = 30
+    # Bytes per segment when a restored object is above max_file_size and
+    # comes back as an SLO (default 1 GiB, at most max_file_size).
+    restore_segment_size = 1073741824
     # Swift's logger options apply (log_name, log_facility, log_level, ...).
 
 Place it after the auth middleware (it warns at the first request when no
@@ -97,8 +100,10 @@ client, with the remote's Content-Length and (for MD5 ETags) its ETag, so
 Swift itself refuses an incomplete or corrupt body; if the client
 disconnects or the remote stream ends short, the PUT is aborted and Swift
 keeps nothing.  The PUT carries ``If-None-Match: *``: an object written
-locally meanwhile is never overwritten.  Range requests, HEADs and objects
-larger than Swift's max_file_size are not restored.  The restored object has
+locally meanwhile is never overwritten.  Range requests and HEADs are not
+restored.  SLOs come back as their segments and saved manifest, objects
+above max_file_size as SLOs, all or nothing (see
+:mod:`swift_s3_sync.shunt_restore_large`).  The restored object has
 a new timestamp, so the daemon sees it again: it finds the remote copy equal,
 and for an archive mapping removes the local copy again after copy_after.
 
@@ -118,12 +123,27 @@ cannot tell a new name from an archived one without asking.
 Limits
 ------
 * Large objects archived as a multipart upload are served as one plain
-  object with their bytes and are not restored (the SLO restore hook is
-  ``ObjectContext._restorable``); a POST to one keeps it a large object.
-* Remote listing entries have content type ``application/octet-stream``;
+  object with their bytes; a POST to one keeps it a large object.
+  ``?multipart-manifest=get`` of one returns its saved manifest (409 when
+  the remote kept none).  ``?version-id=`` and ``?symlink=get`` are Swift's
+  alone: the remote keeps no versions, and a symlink's copy holds its
+  target's bytes, so Swift's 404 stands for a remote-only object.
+* Remote listing entries of an S3 remote have content type
+  ``application/octet-stream``: an S3 listing carries no content types
+  (a HEAD per entry would make every listing cost one request per object);
   container HEAD and listing headers (object count, bytes used) are local.
-* A reverse listing reads the remote's names from the end_marker up to the
-  marker (providers list forwards only).
+* Responses served from the remote carry the CORS headers Swift chose for
+  the container and origin on its 404, with the remote object's metadata
+  exposed as Swift exposes a local object's.
+* A PUT or POST (a COPY arrives as a PUT) of an object of a merged
+  container with metadata the remote must not take
+  (``X-Object-Meta-Swift-S3-Sync-*``) or a name it cannot hold is refused
+  with 400 before Swift stores it, for clients the auth middleware allows
+  outright; others get Swift's own answer.
+* One listing request reads at most 10,000 remote names in at most 32
+  LISTs (see :mod:`swift_s3_sync.listing`); past that the page is shorter
+  than ``limit`` but correct, or ``503 Listing too costly`` when not one
+  entry could be found (e.g. ``path=`` over many deeper names).
 * POST of X-Delete-At/X-Delete-After to a remote-only object is refused
   (400): the remote copy cannot expire.
 * With ``propagate_delete`` false a deleted local object that still has a
@@ -139,6 +159,7 @@ from swift.common import constraints
 from swift.common.http import is_success
 from swift.common.registry import register_swift_info
 from swift.common.swob import (
+    HTTPConflict,
     HTTPException,
     HTTPServiceUnavailable,
     Request,
@@ -152,7 +173,7 @@ from swift.common.wsgi import WSGIContext
 
 from swift_s3_sync import remote_object
 from swift_s3_sync.listing import (
-    RemoteListing, listing_params, splice)
+    ListingTooCostly, RemoteListing, listing_params, splice)
 from swift_s3_sync.providers.base import (
     EQUAL,
     LocalObject)
@@ -302,9 +323,20 @@ class ObjectContext(_ShuntContext):
         # client's own (as str, not WSGI strings) for the remote.
         client_headers = {k.lower(): wsgi_to_str(v)
                           for k, v in req.headers.items()}
+        if method in ('PUT', 'POST'):
+            # What the remote must never take (reserved metadata, names in
+            # the saved manifests' space) is refused before Swift stores
+            # it: the daemon could never copy it.
+            refusal = remote_object.refuse_write(
+                req, self.provider, self.container, self.obj,
+                client_headers)
+            if refusal and authorized_outright(env, req):
+                return refusal(env, start_response)
+            if method == 'PUT':
+                return self.app(env, start_response)
         app_iter, allowed = self._call_swift(env)
         status = self._get_status_int()
-        if status == 404 and allowed:
+        if status == 404 and allowed and not _swift_only(req):
             local_404 = self._replay(app_iter)
             handler = {'GET': self._read, 'HEAD': self._read,
                        'POST': self._post, 'DELETE': self._delete}[method]
@@ -312,6 +344,8 @@ class ObjectContext(_ShuntContext):
                 resp = handler(req, client_headers, local_404)
             except Exception as err:
                 resp = self._failure(req, '%s %s' % (method, self.what), err)
+            if resp is not local_404:
+                _copy_cors(local_404, resp)
             return resp(env, start_response)
         if want_status and is_success(status):
             self._response_headers.append(
@@ -347,6 +381,37 @@ class ObjectContext(_ShuntContext):
 
     # -- GET and HEAD --------------------------------------------------------
     def _read(self, req, client_headers, local_404):
+        if req.params.get('multipart-manifest') == 'get':
+            return self._saved_manifest(req, local_404)
+        return self._read_object(req, client_headers, local_404)
+
+    def _saved_manifest(self, req, local_404):
+        """``?multipart-manifest=get`` of a remote-only object: for an SLO
+        its manifest as Swift stores it, when the remote kept it (else 409:
+        the bytes alone are not what was asked for); for anything else
+        the object itself, as Swift does."""
+        remote = self.provider.head(self.container, self.obj)
+        if remote is None:
+            return local_404
+        if not config_true_value(
+                (remote.headers or {}).get('x-static-large-object')):
+            return self._read_object(req, {}, local_404)
+        manifest = self.provider.get_manifest(self.container, self.obj,
+                                              remote)
+        headers = self._trans_headers()
+        if manifest is None:
+            return HTTPConflict(request=req, headers=headers,
+                                content_type='text/plain',
+                                body=b'The remote copy kept no manifest\n')
+        headers.update({'X-Static-Large-Object': 'True',
+                        SYNC_STATUS: 'archived'})
+        body = manifest.encode('utf-8')
+        return Response(status=200, request=req, headers=headers,
+                        content_type='application/json; charset=utf-8',
+                        body=b'' if req.method == 'HEAD' else body,
+                        content_length=len(body))
+
+    def _read_object(self, req, client_headers, local_404):
         extra = self._trans_headers()
         extra[SYNC_STATUS] = 'archived'
         location = self._shown_location()
@@ -417,6 +482,8 @@ class ListingContext(_ShuntContext):
                                    self._shown_location()).page(params)
         except HTTPException as err:
             return err(env, start_response)
+        except ListingTooCostly:
+            return self._too_costly(req)(env, start_response)
         except Exception as err:
             resp = self._failure(req, 'listing %s/%s' % (
                 self.account, self.container), err)
@@ -426,9 +493,21 @@ class ListingContext(_ShuntContext):
             # Nothing remote on this page: Swift's own answer, unchanged.
             start_response(self._response_status, self._response_headers)
             return [body]
-        merged = splice(local, remote, params.limit, params.reverse,
-                        located)
+        try:
+            merged = splice(local, remote, params.limit, params.reverse,
+                            located)
+        except ListingTooCostly:
+            return self._too_costly(req)(env, start_response)
         return self._respond(start_response, merged)
+
+    def _too_costly(self, req):
+        self.logger.info('cloud-shunt: listing %s/%s: not one entry within '
+                         'the remote scan budget', self.account,
+                         self.container)
+        return HTTPServiceUnavailable(
+            request=req, content_type='text/plain',
+            headers=self._trans_headers(),
+            body=b'Listing too costly, narrow it (prefix, markers)\n')
 
     def _respond(self, start_response, listing):
         body = json.dumps(listing).encode('ascii')
@@ -440,6 +519,42 @@ class ListingContext(_ShuntContext):
             status = '200 OK'
         start_response(status, headers)
         return [body]
+
+
+def _swift_only(req):
+    """Requests about a Swift-only kind of object (an older version, a
+    symlink itself): the remote keeps neither, so Swift's 404 stands."""
+    return 'version-id' in req.params or \
+        req.params.get('symlink') == 'get'
+
+
+def _copy_cors(local, resp):
+    """Swift's CORS answer (it decided it for the container and origin)
+    on a response served from the remote; the remote's user metadata is
+    exposed too, as Swift exposes a local object's."""
+    cors = {k: v for k, v in local.headers.items()
+            if k.lower().startswith('access-control-')}
+    if not cors:
+        return
+    exposed = cors.get('Access-Control-Expose-Headers')
+    if exposed is not None:
+        names = [n.strip() for n in exposed.split(',') if n.strip()]
+        names += [k.lower() for k in resp.headers
+                  if k.lower().startswith('x-object-meta-')
+                  or k.lower() == SYNC_STATUS.lower()]
+        cors['Access-Control-Expose-Headers'] = ', '.join(
+            sorted(set(names)))
+    resp.headers.update(cors)
+
+
+def authorized_outright(env, req):
+    """Whether the auth middleware allows ``req`` on its own (without a
+    container ACL).  Refusals are only told to such clients; anyone else
+    gets Swift's own answer (401, 403, or for an ACL writer the write, which
+    the daemon then reports as failed), so nobody learns which containers
+    are mapped."""
+    authorize = env.get('swift.authorize')
+    return authorize is None or authorize(req) is None
 
 
 def untouched_listing(env):
@@ -510,7 +625,7 @@ class CloudShunt(object):
     def _target(self, env):
         """(context class, args) for a request to handle, or None."""
         method = env.get('REQUEST_METHOD')
-        if method not in ('GET', 'HEAD', 'POST', 'DELETE') or any(
+        if method not in ('GET', 'HEAD', 'PUT', 'POST', 'DELETE') or any(
                 config_true_value(env.get(key)) for key in BYPASS):
             return None
         try:
@@ -521,7 +636,7 @@ class CloudShunt(object):
         if not constraints.valid_api_version(version):
             return None
         if not obj and method != 'GET':
-            return None
+            return None   # account, container HEAD/PUT/POST/DELETE
         found = self.table.lookup(wsgi_to_str(account),
                                   wsgi_to_str(container))
         if found is None:

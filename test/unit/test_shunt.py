@@ -122,7 +122,8 @@ class FakeSwift(object):
     def _get(self, req, container, obj):
         if (container, obj) not in self.objects:
             return Response(status=404, body=b'Not Found',
-                            headers={'X-Trans-Id': 'tx-404'})
+                            headers=dict(getattr(self, 'cors', {}),
+                                         **{'X-Trans-Id': 'tx-404'}))
         headers, body = self.objects[(container, obj)]
         return Response(status=200, headers=dict(headers), body=body,
                         request=req, conditional_response=True)
@@ -246,6 +247,10 @@ class FakeProvider(object):
             count += 1
             if count >= limit:
                 return
+
+    def get_manifest(self, container, name, remote=None):
+        self._call('get_manifest', container, name)
+        return getattr(self, 'manifests', {}).get((container, name))
 
     def compare(self, local, remote):
         if local.etag != remote.etag:
@@ -873,6 +878,86 @@ class TestWrites(ShuntTestCase):
         self.assertNotIn(('photos', 'pic'), self.remote.objects)
         self.assertEqual(404, self.request('photos/pic', 'DELETE')
                          .status_int)
+
+
+class TestSwiftOnlyQueries(ShuntTestCase):
+    """Questions only Swift can answer are not answered wrongly from the
+    remote."""
+
+    def setUp(self):
+        super().setUp()
+        self.remote.put_object('photos', 'plain', b'plain bytes')
+        self.remote.put_object('photos', 'slo', b'all the bytes', headers={
+            'x-static-large-object': 'True'})
+        self.manifest = json.dumps([{'name': '/segs/1', 'bytes': 13,
+                                     'hash': md5(b'all the bytes')}])
+        self.remote.manifests = {('photos', 'slo'): self.manifest}
+
+    def test_multipart_manifest_get(self):
+        resp = self.request('photos/slo?multipart-manifest=get')
+        self.assertEqual(200, resp.status_int)
+        self.assertEqual(self.manifest.encode(), resp.body)
+        self.assertEqual('True', resp.headers['X-Static-Large-Object'])
+        # a plain object is itself, as in Swift
+        resp = self.request('photos/plain?multipart-manifest=get')
+        self.assertEqual(b'plain bytes', resp.body)
+        del self.remote.manifests[('photos', 'slo')]
+        resp = self.request('photos/slo?multipart-manifest=get')
+        self.assertEqual(409, resp.status_int)
+
+    def test_versions_and_symlinks_are_swifts(self):
+        for query in ('version-id=1700000000.00000', 'symlink=get'):
+            resp = self.request('photos/plain?' + query)
+            self.assertEqual(404, resp.status_int, query)
+        self.assertEqual([], self.remote.calls)
+
+    def test_cors_headers_of_swift_carry_over(self):
+        # Swift decided CORS for this container and origin on its 404.
+        self.swift.cors = {
+            'Access-Control-Allow-Origin': 'https://app.example',
+            'Access-Control-Expose-Headers': 'etag, x-trans-id'}
+        self.remote.put_object('photos', 'meta', b'm', headers={
+            'x-object-meta-color': 'red'})
+        resp = self.request('photos/meta',
+                            headers={'Origin': 'https://app.example'})
+        self.assertEqual(200, resp.status_int)
+        self.assertEqual('https://app.example',
+                         resp.headers['Access-Control-Allow-Origin'])
+        exposed = resp.headers['Access-Control-Expose-Headers']
+        for name in ('etag', 'x-object-meta-color', 'x-trans-id',
+                     'x-object-sync-status'):
+            self.assertIn(name, exposed)
+
+
+class TestReservedWrites(ShuntTestCase):
+    """What the remote must never take is refused before Swift stores it."""
+
+    RESERVED = {'X-Object-Meta-Swift-S3-Sync-Etag': 'd41d8cd98f00b204e980'}
+
+    def test_put_and_post_with_reserved_metadata(self):
+        resp = self.request('photos/new', 'PUT', headers=self.RESERVED,
+                            body=b'x')
+        self.assertEqual(400, resp.status_int)
+        self.assertIn(b'reserved', resp.body)
+        self.assertNotIn(('photos', 'new'), self.swift.objects)
+        self.swift.add('photos', 'here', b'local')
+        resp = self.request('photos/here', 'POST', headers=self.RESERVED)
+        self.assertEqual(400, resp.status_int)
+        self.assertEqual([], [c for c in self.swift.calls
+                              if c[0] in ('PUT', 'POST')])
+        self.assertEqual([], self.remote.calls)
+
+    def test_ordinary_writes_reach_swift(self):
+        resp = self.request('photos/new', 'PUT', body=b'x',
+                            headers={'X-Object-Meta-Color': 'red'})
+        self.assertEqual(201, resp.status_int)
+        self.assertIn(('photos', 'new'), self.swift.objects)
+        self.assertEqual([], self.remote.calls)
+
+    def test_clients_swift_refuses_learn_nothing(self):
+        resp = self.request('photos/new', 'PUT', headers=self.RESERVED,
+                            body=b'x', allow=lambda req: HTTPUnauthorized())
+        self.assertEqual(401, resp.status_int)
 
 
 class TestListing(ShuntTestCase):
