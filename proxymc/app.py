@@ -81,7 +81,7 @@ logging options).  The file is a paste.deploy config with an
     auth_failures_per_address = 50
     # Where PUT bodies are spooled, and how much (see proxymc.uploads).
     spool_dir = /var/cache/proxymc
-    max_spools = 8
+    max_spools = 32
     spool_reserve = 1%
 
 (plus the usual ``[filter:...]`` sections for Swift's middleware).

@@ -14,8 +14,10 @@ Limits, per worker::
     # there takes memory).  Created at start-up when missing (owned by
     # "user"); proxymc does not start when it cannot create or write it.
     spool_dir = /var/cache/proxymc
-    # Bodies being spooled at once; one more gets 503 with Retry-After.
-    max_spools = 8
+    # Bodies being spooled at once (each holds up to 8 MiB of memory until
+    # it goes to disk); one more gets 503 with Retry-After.  32 lets a
+    # "swift upload" with its default 10 + 10 threads through.
+    max_spools = 32
     # Free space to leave in spool_dir: bytes, or a percentage of the
     # filesystem as in Swift's fallocate_reserve.
     spool_reserve = 1%
@@ -47,7 +49,7 @@ CHUNK = 65536
 IN_MEMORY = 8 * 1024 * 1024
 CHECK_EVERY = 8 * 1024 * 1024
 DEFAULT_SPOOL_DIR = '/var/cache/proxymc'
-DEFAULT_MAX_SPOOLS = 8
+DEFAULT_MAX_SPOOLS = 32
 DEFAULT_RESERVE = '1%'
 BUSY_RETRY_AFTER = 2
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)

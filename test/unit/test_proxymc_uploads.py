@@ -105,7 +105,7 @@ class TestSpoolDir(unittest.TestCase):
             spools = uploads.Spools.from_conf({'user': 'swift'})
         self.assertEqual('/var/cache/proxymc', spools.spool_dir)
         prepare.assert_called_once_with('/var/cache/proxymc', 'swift')
-        self.assertEqual((8, 1.0, True), (spools.max_spools, spools.reserve,
+        self.assertEqual((32, 1.0, True), (spools.max_spools, spools.reserve,
                                           spools.reserve_is_percent))
 
     def test_created_when_missing_refused_when_it_cannot_be(self):
