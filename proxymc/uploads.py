@@ -119,21 +119,40 @@ def _filesystem_type(path):
     return kind
 
 
+def _writable_by(path, user):
+    """Whether ``user`` may create files in ``path`` by its mode bits
+    (root asks for the user it will become)."""
+    entry = pwd.getpwnam(user)
+    st = os.stat(path)
+    if entry.pw_uid == 0:
+        return True
+    if st.st_uid == entry.pw_uid:
+        return st.st_mode & 0o300 == 0o300
+    if st.st_gid == entry.pw_gid:
+        return st.st_mode & 0o030 == 0o030
+    return st.st_mode & 0o003 == 0o003
+
+
 def prepare_spool_dir(path, user=None):
     """Create ``path`` when missing (given to ``user`` when we are root,
     as before Swift's server drops privileges) and check it is a
-    writable directory; ValueError naming spool_dir otherwise."""
+    directory ``user`` (or we) may write; ValueError naming spool_dir
+    otherwise."""
+    as_root = os.geteuid() == 0 and user
     try:
         if not os.path.isdir(path):
             os.makedirs(path, 0o700)
-            if os.geteuid() == 0 and user:
+            if as_root:
                 entry = pwd.getpwnam(user)
                 os.chown(path, entry.pw_uid, entry.pw_gid)
+        writable = _writable_by(path, user) if as_root else os.access(
+            path, os.W_OK | os.X_OK)
     except (OSError, KeyError) as err:
         raise ValueError('spool_dir %s cannot be created: %s' % (
             path, getattr(err, 'strerror', None) or err))
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ValueError('spool_dir %s is not writable' % path)
+    if not writable:
+        raise ValueError('spool_dir %s is not writable by %s' % (
+            path, user or 'this user'))
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ remote failure answers, and copies between accounts."""
 import errno
 import http.client
 import os
+import pwd
 import shutil
 import socket
 import tempfile
@@ -118,6 +119,19 @@ class TestSpoolDir(unittest.TestCase):
             uploads.Spools.from_conf({'spool_dir': blocker + '/spool'})
         self.assertIn('spool_dir %s/spool cannot be created' % blocker,
                       str(caught.exception))
+
+    @unittest.skipUnless(os.geteuid() == 0, 'needs root')
+    def test_root_checks_for_the_user_it_becomes(self):
+        nobody = pwd.getpwnam('nobody')
+        made = os.path.join(self.tmp, 'made')
+        uploads.prepare_spool_dir(made, 'nobody')
+        self.assertEqual((nobody.pw_uid, nobody.pw_gid),
+                         (os.stat(made).st_uid, os.stat(made).st_gid))
+        os.chmod(self.tmp, 0o755)             # root's, not nobody's
+        with self.assertRaises(ValueError) as caught:
+            uploads.prepare_spool_dir(self.tmp, 'nobody')
+        self.assertEqual('spool_dir %s is not writable by nobody' % self.tmp,
+                         str(caught.exception))
 
     def test_bad_settings_name_the_option(self):
         for option, value in (('max_spools', '0'), ('max_spools', 'x'),
