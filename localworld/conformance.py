@@ -61,6 +61,8 @@ under ``<world>/conformance/pids/`` are ever stopped.
 import argparse
 import collections
 import configparser
+import contextlib
+import fcntl
 import importlib.util
 import json
 import os
@@ -88,7 +90,15 @@ SUITES = (
     'test_object.py', 'test_container.py', 'test_slo.py', 'test_dlo.py',
     'test_symlink.py', 'test_object_versioning.py', 's3api',
 )
-QUICK_SUITES = ('test_dlo.py', 'test_symlink.py', 'test_container.py')
+# DLO, container (ACL-filtered listings, empty-container GETs, metadata)
+# and the symlink classes that list, or point at DLOs, SLOs and segments;
+# left out: the If-* comparison classes (slow) and the cross-policy and
+# tempurl copies of the same tests.
+QUICK_SUITES = (
+    'test_dlo.py', 'test_container.py', 'test_symlink.py::TestSymlink',
+    'test_symlink.py::TestSymlinkDlo', 'test_symlink.py::TestSymlinkSlo',
+    'test_symlink.py::TestSymlinkToSloSegments',
+)
 
 # name: (port, cloud-shunt in the pipeline, merged mapping, remote seeded)
 RUNS = collections.OrderedDict([
@@ -306,16 +316,23 @@ class Proxy(object):
         self.conf = conf
         self.pid = None
 
-    def start(self, python=sys.executable):
+    def start(self, python=sys.executable, code=None):
+        """Start and wait until tempauth answers; ``code`` is a directory
+        whose ``swift_s3_sync`` package the proxy loads instead of the
+        checkout's."""
         os.makedirs(os.path.dirname(self.conf_path), exist_ok=True)
         with open(self.conf_path, 'w') as f:
             self.conf.write(f)
         if os.path.exists(self.log):
             os.unlink(self.log)
+        env = None
+        if code:
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+                p for p in (code, os.environ.get('PYTHONPATH')) if p))
         self.pid = procs.spawn(self.work_dir, self.name, [
             python, '-m', 'localworld.run_swift', 'wsgi',
             self.world['source']['swift_dir'], self.conf_path,
-            'proxy-server'])
+            'proxy-server'], env=env, cwd=code)
         deadline = time.time() + START_TIMEOUT
         procs.wait_until(lambda: procs.port_answers(self.port),
                          'conformance %s' % self.name, deadline,
@@ -332,27 +349,40 @@ class Proxy(object):
 
 # -- the proxy log ---------------------------------------------------------------
 
-_EXCEPTION = re.compile(r'^(\w[\w.]*(Error|Exception|Invalid|Timeout)\b.*)$')
+_TXN = re.compile(r'\s*\(txn: [^)]*\)')
+_FRAME = re.compile(r'File "([^"]+)", line (\d+), in ([\w<>.]+)')
+
+
+def _where(frames):
+    """The innermost frame in Swift or this project (not the stdlib)."""
+    for path, line, function in reversed(frames):
+        for marker in ('site-packages/', '/swift_s3_sync/'):
+            if marker in path:
+                short = path.split('site-packages/')[-1]
+                if marker == '/swift_s3_sync/':
+                    short = 'swift_s3_sync/' + path.split(marker, 1)[1]
+                return '%s:%s in %s' % (short, line, function)
+    return ''
 
 
 def log_problems(path):
-    """Distinct exceptions of a proxy log with their counts: the last line
-    of each traceback, and ERROR lines without one."""
-    problems = collections.Counter()
+    """{(exception, where): [count, example txn]} of a proxy log: one entry
+    per distinct exception (its last line, without the transaction id) and
+    the innermost Swift or project frame that raised it.  Swift logs a
+    traceback as one line with ``#012`` for its newlines."""
+    problems = collections.OrderedDict()
     if not os.path.exists(path):
         return problems
-    in_traceback = False
     with open(path, errors='replace') as f:
         for line in f:
-            line = line.rstrip('\n')
-            if line.startswith('Traceback'):
-                in_traceback = True
-            elif in_traceback and not line.startswith(' '):
-                in_traceback = False
-                problems[line[:300]] += 1
-            elif 'ERROR' in line and 'Traceback' not in line:
-                problems[re.sub(r'tx[0-9a-f]{21}-[0-9a-f]{10}', 'tx...',
-                                line.split(': ', 1)[-1])[:300]] += 1
+            if 'Traceback (most recent call last)' not in line:
+                continue
+            parts = [p for p in line.rstrip('\n').split('#012') if p.strip()]
+            txn = re.search(r'txn: ([^)]*)\)', parts[-1])
+            key = (_TXN.sub('', parts[-1].strip())[:300],
+                   _where(_FRAME.findall(line)))
+            entry = problems.setdefault(key, [0, txn and txn.group(1)])
+            entry[0] += 1
     return problems
 
 
@@ -405,7 +435,7 @@ class Run(object):
     """One pytest session of the functional tests through one proxy."""
 
     def __init__(self, world, work_dir, tree, name, paths, keyword=None,
-                 python=sys.executable, out=sys.stdout):
+                 python=sys.executable, out=sys.stdout, code=None):
         port, self.shunt, self.merged, self.seeded = RUNS[name]
         self.world = world
         self.work_dir = work_dir
@@ -415,6 +445,7 @@ class Run(object):
         self.keyword = keyword
         self.python = python
         self.out = out
+        self.code = code
         self.port = free_port(port)
         self.dir = os.path.join(work_dir, name)
         self.bucket = None
@@ -467,7 +498,7 @@ class Run(object):
     def command(self):
         argv = [self.python, '-m', 'pytest', '-p',
                 'localworld.conformance_plugin', '-p', 'no:cacheprovider',
-                '-rfE', '--tb=short']
+                '-rfE', '--tb=short', '--durations=25']
         if self.keyword:
             argv += ['-k', self.keyword]
         return argv + list(self.paths)
@@ -476,23 +507,23 @@ class Run(object):
         started = time.time()
         self.prepare()
         try:
-            self.proxy.start(self.python)
+            self.proxy.start(self.python, self.code)
             with open(os.path.join(self.dir, 'pytest.log'), 'w') as log:
                 self.child = subprocess.Popen(
                     self.command(), cwd=self.tree, env=self._environment(),
                     stdout=log, stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL)
                 try:
-                    code = self.child.wait(timeout=RUN_TIMEOUT)
+                    exit_code = self.child.wait(timeout=RUN_TIMEOUT)
                 except subprocess.TimeoutExpired:
                     self.child.kill()
                     raise WorldError('%s run took over %d s; see %s' % (
                         self.name, RUN_TIMEOUT, log.name))
         finally:
             self._cleanup()
-        self.result['pytest_exit'] = code
+        self.result['pytest_exit'] = exit_code
         self.result['seconds'] = round(time.time() - started, 1)
-        return self._collect(code)
+        return self._collect(exit_code)
 
     def _cleanup(self):
         if self.child is not None and self.child.poll() is None:
@@ -510,17 +541,17 @@ class Run(object):
                 self.out.write('(could not delete bucket %s: %s)\n' % (
                     self.bucket, type(err).__name__))
 
-    def _collect(self, code):
+    def _collect(self, exit_code):
         path = os.path.join(self.dir, 'results.json')
         if not os.path.exists(path):
             raise WorldError('the %s run recorded no outcomes (pytest exit '
-                             '%d); see %s' % (self.name, code, os.path.join(
+                             '%d); see %s' % (self.name, exit_code, os.path.join(
                                  self.dir, 'pytest.log')))
         with open(path) as f:
             outcomes = json.load(f)
-        if code not in (0, 1) or not outcomes:
+        if exit_code not in (0, 1) or not outcomes:
             raise WorldError('the %s run did not run tests (pytest exit %d); '
-                             'see %s' % (self.name, code, os.path.join(
+                             'see %s' % (self.name, exit_code, os.path.join(
                                  self.dir, 'pytest.log')))
         self.result['outcomes'] = outcomes
         self.result['counts'] = counts(outcomes)
@@ -528,7 +559,8 @@ class Run(object):
             problems = log_problems(self.proxy.log)
             self.result['proxy_log'] = self.proxy.log
             self.result['proxy_problems'] = [
-                {'count': n, 'problem': p} for p, n in problems.most_common()]
+                {'count': n, 'exception': exc, 'where': where, 'txn': txn}
+                for (exc, where), (n, txn) in problems.items()]
         if self.seeded:
             seeded, errors = seed_log_summary(
                 os.path.join(self.dir, 'seeded.jsonl'))
@@ -591,7 +623,9 @@ def report(results, diffs, out):
             out.write('\nproxy log of %s (%s), distinct problems:\n' % (
                 name, result['proxy_log']))
             for entry in result['proxy_problems'][:15]:
-                out.write('  %5d x %s\n' % (entry['count'], entry['problem']))
+                out.write('  %5d x %s\n          at %s (e.g. %s)\n' % (
+                    entry['count'], entry['exception'], entry['where'],
+                    entry['txn']))
         if result.get('seed_errors'):
             out.write('\nseeding errors in %s: %s\n' % (
                 name, result['seed_errors']))
@@ -603,6 +637,20 @@ def report(results, diffs, out):
 
 
 # -- entry points -------------------------------------------------------------------
+
+@contextlib.contextmanager
+def exclusive(work_dir, out):
+    """One conformance invocation at a time (the tests' accounts are
+    shared): wait for an earlier one to finish."""
+    with open(os.path.join(work_dir, 'lock'), 'a+') as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            out.write('waiting for another conformance run to finish\n')
+            out.flush()
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
 
 def the_world(python=sys.executable, out=sys.stdout):
     """The running world; started when it is down, never restarted (a
@@ -618,7 +666,7 @@ def the_world(python=sys.executable, out=sys.stdout):
 
 
 def run(runs=None, suites=None, keyword=None, quick=False, out=sys.stdout,
-        python=sys.executable):
+        python=sys.executable, code=None):
     """Run the conformance runs; returns {'runs': {...}, 'differences':
     {...}, 'identical': bool, ...} (see ``main`` for the meaning)."""
     runs = list(runs or (QUICK_RUNS if quick else RUNS))
@@ -634,20 +682,22 @@ def run(runs=None, suites=None, keyword=None, quick=False, out=sys.stdout,
     paths = suite_paths(tree, suites)
     work_dir = os.path.join(world['world_dir'], 'conformance')
     os.makedirs(work_dir, exist_ok=True)
-    stop_leftovers(work_dir)
     out.write('swift %s functional tests: %s\n' % (version, ' '.join(suites)))
     results = collections.OrderedDict()
-    for name in sorted(runs, key=list(RUNS).index):
-        out.write('%s run ... ' % name)
-        out.flush()
-        one = Run(world, work_dir, tree, name, paths, keyword, python, out)
-        results[name] = one.execute()
-        c = results[name]['counts']
-        out.write('%d passed, %d failed, %d skipped, %d errors in %.0f s '
-                  '(proxy 127.0.0.1:%d)\n' % (
-                      c['passed'], c['failed'], c['skipped'], c['error'],
-                      results[name]['seconds'], one.port))
-        out.flush()
+    with exclusive(work_dir, out):
+        stop_leftovers(work_dir)
+        for name in sorted(runs, key=list(RUNS).index):
+            out.write('%s run ... ' % name)
+            out.flush()
+            one = Run(world, work_dir, tree, name, paths, keyword, python,
+                      out, code)
+            results[name] = one.execute()
+            c = results[name]['counts']
+            out.write('%d passed, %d failed, %d skipped, %d errors in %.0f s '
+                      '(proxy 127.0.0.1:%d)\n' % (
+                          c['passed'], c['failed'], c['skipped'], c['error'],
+                          results[name]['seconds'], one.port))
+            out.flush()
     diffs = differences(results)
     return {'swift_version': version, 'suites': suites, 'keyword': keyword,
             'runs': results, 'differences': diffs,
@@ -672,6 +722,9 @@ def parse_args(argv):
                         'under test/functional (default: %s)' %
                         ' '.join(SUITES))
     parser.add_argument('-k', dest='keyword', help="pytest's -k expression")
+    parser.add_argument('--code', help='a directory holding another '
+                        'swift_s3_sync package for the proxies to load, e.g. '
+                        'from `git archive REV swift_s3_sync | tar -x -C DIR`')
     parser.add_argument('--json', help='write the results as JSON to this '
                         'file (- for stdout)')
     return parser.parse_args(argv)
@@ -684,7 +737,8 @@ def main(argv=None):
     try:
         summary = run(runs=args.runs and args.runs.split(','),
                       suites=args.suites and args.suites.split(','),
-                      keyword=args.keyword, quick=args.quick, out=out)
+                      keyword=args.keyword, quick=args.quick, out=out,
+                      code=args.code and os.path.abspath(args.code))
     except WorldError as err:
         sys.stderr.write('conformance: %s\n' % err)
         return 2
