@@ -54,8 +54,10 @@ A name on both sides is listed once, with the local entry's fields.  Every
 entry says where it lives in ``content_location``, a list: ``"swift"`` for
 the local copy, the mapping's remote description for the remote copy, both
 when both exist (local first).  Subdir entries have no ``content_location``.
-Remote entries carry ``content_type`` ``application/octet-stream``: a
-remote listing has no content types.
+Remote entries carry the content type the remote's listing gives (a Swift
+remote's does); an S3 listing has none, so entries of an S3 remote say
+``application/octet-stream`` (a HEAD per entry would make a listing cost a
+request per object).
 """
 import collections
 import datetime
@@ -151,7 +153,7 @@ def remote_entry(obj, location):
     """A listing entry for a remote object; ``location`` None leaves out
     ``content_location`` (proxymc: everything it lists is remote)."""
     entry = {'name': obj.name, 'hash': obj.etag, 'bytes': obj.size,
-             'content_type': REMOTE_CONTENT_TYPE,
+             'content_type': obj.content_type or REMOTE_CONTENT_TYPE,
              'last_modified': swift_time(obj.last_modified)}
     if location is not None:
         entry['content_location'] = [location]

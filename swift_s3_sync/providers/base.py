@@ -84,19 +84,21 @@ class RemoteObject(object):
 
     ``headers`` is None when the object came from a listing (listings carry
     no metadata); ``timestamp`` is the Swift timestamp (internal format) the
-    object was copied from, when the remote recorded it.
+    object was copied from, when the remote recorded it; ``content_type``
+    is set from a listing that carries it (a Swift remote's, not S3's).
     """
     __slots__ = ('name', 'etag', 'size', 'last_modified', 'timestamp',
-                 'headers')
+                 'headers', 'content_type')
 
     def __init__(self, name, etag, size, last_modified=None, timestamp=None,
-                 headers=None):
+                 headers=None, content_type=None):
         self.name = name
         self.etag = etag
         self.size = size
         self.last_modified = last_modified
         self.timestamp = timestamp
         self.headers = headers
+        self.content_type = content_type
 
     def __repr__(self):
         return 'RemoteObject(%r, etag=%r, size=%r, timestamp=%r)' % (

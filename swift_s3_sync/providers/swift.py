@@ -406,7 +406,8 @@ class SwiftProvider(SwiftLargeObjects, Provider):
                 yield RemoteObject(
                     item['name'], _unquote_etag(etag.split(';')[0]),
                     int(item.get('bytes', 0)),
-                    last_modified=_epoch(item.get('last_modified')))
+                    last_modified=_epoch(item.get('last_modified')),
+                    content_type=item.get('content_type'))
             if len(items) < min(limit, self.page_size):
                 return
             limit -= len(items)

@@ -111,6 +111,8 @@ class ProviderContract(object):
     # What delete() of a name that is already gone returns: S3 answers 204
     # either way, so S3Provider says True (s3.py documents it); Swift 404s.
     DELETE_ABSENT = False
+    # Whether listings carry each object's content type (Swift's do).
+    lists_content_types = False
 
     # -- backend hooks ---------------------------------------------------
     def make_remote(self):
@@ -286,6 +288,15 @@ class ProviderContract(object):
         self.provider.page_size = 2   # several requests (both providers)
         self.assertEqual(names, names_of())
         self.assertEqual(names[1:6], names_of(marker='a', limit=5))
+
+    def test_listing_content_type(self):
+        # Shown in merged listings: the real type where the remote's
+        # listing carries it (Swift), none where it cannot (S3).
+        self.put(local_object('typed', b'x', content_type='image/x-test'))
+        listed = list(self.provider.list('c', prefix='typed'))
+        self.assertEqual(
+            'image/x-test' if self.lists_content_types else None,
+            listed[0].content_type)
 
     def test_get_range_and_conditions(self):
         local = local_object('g', b'0123456789')
@@ -588,6 +599,7 @@ class TestSwiftConformance(ProviderContract, CredentialContract,
                            LargeObjectContract, ReservedNamesContract,
                            unittest.TestCase):
     DELETE_ABSENT = False
+    lists_content_types = True
 
     def make_remote(self):
         self.info = get_world()['target']

@@ -73,6 +73,14 @@ class LargeFakeSwift(FakeSwift):
         return sorted(n for c, n in self.objects if c == container)
 
 
+class ProviderWithoutManifests(FakeProvider):
+    """A provider whose remote keeps no SLO manifests."""
+    get_manifest = property(lambda self: self._no_such_method())
+
+    def _no_such_method(self):
+        raise AttributeError('get_manifest')
+
+
 class ManifestProvider(FakeProvider):
     """FakeProvider with saved SLO manifests (only for objects marked as
     SLOs, as the providers' contract says) and recorded ETags."""
@@ -345,7 +353,7 @@ class TestSloRestore(LargeRestoreCase):
 
     def test_remote_without_saved_manifests(self):
         # a provider without get_manifest (the Swift provider saves none)
-        self.provider_class = FakeProvider
+        self.provider_class = ProviderWithoutManifests
         self.write_config([mapping(restore_object=True, aws_bucket='b')])
         self.reload()
         self.remote.put_object('photos', 'big', self.body, {
