@@ -32,6 +32,29 @@ DONE, RETRY, FAILED = 'done', 'retry', 'failed'
 LISTING_CLOCK_MARGIN = 2.0
 
 
+def excluded(mapping, name):
+    """Whether ``exclude_pattern`` keeps ``name`` out of the remote."""
+    return bool(mapping.exclude_regex and mapping.exclude_regex.match(name))
+
+
+def not_copied(mapping, headers):
+    """Why the mapping does not copy an object with these local headers
+    ('symlink-skipped', 'not-selected'), or None when it does."""
+    if symlink_target(headers) and not mapping.sync_symlinks:
+        return 'symlink-skipped'
+    if not mapping.matches(headers):
+        return 'not-selected'
+    return None
+
+
+def listed_as_current(listed, etag, size, row):
+    """Whether a listing entry shows the same bytes written after the
+    row's last change: a copy that needs no HEAD."""
+    return listed.etag == etag and listed.size == size and \
+        listed.last_modified is not None and \
+        listed.last_modified > float(changed_at(row)) + LISTING_CLOCK_MARGIN
+
+
 class Outcome(object):
     __slots__ = ('status', 'action', 'reason', 'bytes')
 
@@ -56,9 +79,7 @@ class RowSyncer(object):
         self.container = container
 
     def handle(self, row, hint=UNKNOWN):
-        name = row['name']
-        if self.mapping.exclude_regex and \
-                self.mapping.exclude_regex.match(name):
+        if excluded(self.mapping, row['name']):
             return Outcome(DONE, 'excluded')
         try:
             if is_delete(row):
@@ -97,10 +118,9 @@ class RowSyncer(object):
         if local_ts < changed_at(row):
             return Outcome(RETRY, 'stale',
                            'local object is older than its container row')
-        if symlink_target(headers) and not self.mapping.sync_symlinks:
-            return Outcome(DONE, 'symlink-skipped')
-        if not self.mapping.matches(headers):
-            return Outcome(DONE, 'not-selected')
+        skipped = not_copied(self.mapping, headers)
+        if skipped:
+            return Outcome(DONE, skipped)
         local = self.objects.describe(self.account, self.container, name,
                                       headers, local_ts.internal)
         if local is None:
@@ -131,10 +151,7 @@ class RowSyncer(object):
         if hint is ABSENT:
             return None, DATA
         if hint is not UNKNOWN and self.mapping.retain_local and \
-                hint.etag == local.etag and hint.size == local.size and \
-                hint.last_modified is not None and \
-                hint.last_modified > float(changed_at(row)) + \
-                LISTING_CLOCK_MARGIN:
+                listed_as_current(hint, local.etag, local.size, row):
             # Same bytes, written after the row's last change: current.
             # Archiving deletes local data, so it always HEADs instead.
             return hint, EQUAL
