@@ -98,10 +98,12 @@ from swift.common.middleware.listing_formats import get_listing_content_type
 from swift.common.swob import (
     HTTPAccepted, HTTPException, HTTPForbidden, HTTPMethodNotAllowed,
     HTTPNoContent, HTTPNotFound, HTTPOk, HTTPPreconditionFailed,
-    HTTPServerError, Request, Response, wsgi_to_str)
+    HTTPServerError, HTTPServiceUnavailable, Request, Response,
+    wsgi_to_str)
 from swift.common.utils import Timestamp, get_logger, readconf
 
-from swift_s3_sync.listing import RemoteListing, listing_params, render
+from swift_s3_sync.listing import (
+    ListingTooCostly, RemoteListing, listing_params, render)
 from swift_s3_sync.mapping_table import (
     Follower, MappingTable, WatchedFile, every_mapping)
 from proxymc import auth, large, uploads
@@ -322,6 +324,10 @@ class ProxyMC(object):
                 self._params(req, constraints.CONTAINER_LISTING_LIMIT))
         except HTTPException:
             raise
+        except ListingTooCostly:
+            return HTTPServiceUnavailable(
+                request=req, content_type='text/plain',
+                body=b'Listing too costly, narrow it (prefix, markers)\n')
         except Exception as err:
             return remote_failure(req, self.logger, mapping,
                                   'listing %s/%s' % (account, container), err)

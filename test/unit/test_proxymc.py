@@ -6,9 +6,12 @@ import tempfile
 import traceback
 import types
 import unittest
+from unittest import mock
 from urllib.parse import quote
 
 from swift.common.swob import Request
+
+from swift_s3_sync.listing import ListingTooCostly
 
 from proxymc.app import ProxyMC
 from swift_s3_sync.providers.base import RemoteError
@@ -251,6 +254,20 @@ class TestContainers(ProxyTestCase):
             resp = self.request('photos?format=json')
             self.assertEqual(want, (resp.status_int, resp.body))
             self.assertEqual(want[0], self.status('photos', 'HEAD'))
+
+
+    def test_listing_too_costly_is_503(self):
+        class Costly(object):
+            def __init__(self, *args, **kwargs):
+                pass
+
+            def page(self, params):
+                raise ListingTooCostly('nothing within the budget')
+        with mock.patch('proxymc.app.RemoteListing', Costly):
+            resp = self.request('photos?format=json&path=deep')
+        self.assertEqual(503, resp.status_int)
+        self.assertEqual(b'Listing too costly, narrow it (prefix, markers)\n',
+                         resp.body)
 
 
 class TestObjects(ProxyTestCase):
