@@ -68,6 +68,7 @@ class FakeSwift(object):
         self.calls = []
         self.acl = None
         self.put_started = []
+        self.put_results = []
 
     def close(self):
         for broker in self.brokers.values():
@@ -131,6 +132,11 @@ class FakeSwift(object):
 
     def _put(self, req, container, obj):
         self.put_started.append(obj)
+        resp = self._store(req, container, obj)
+        self.put_results.append(resp.status_int)
+        return resp
+
+    def _store(self, req, container, obj):
         if req.headers.get('If-None-Match') == '*' and \
                 (container, obj) in self.objects:
             return Response(status=412)
@@ -377,10 +383,20 @@ class TestPassThrough(ShuntTestCase):
 
     def test_other_methods_pass(self):
         self.remote.put_object('photos', 'x', b'data')
-        for method in ('PUT', 'OPTIONS', 'COPY'):
-            self.request('photos/x', method, body=b'')
-        self.request('photos', 'HEAD')
-        self.request('photos', 'POST')
+        for method, path in (('PUT', 'photos/x'), ('OPTIONS', 'photos/x'),
+                             ('COPY', 'photos/x'), ('HEAD', 'photos'),
+                             ('POST', 'photos')):
+            before = len(self.swift.calls)
+            resp = self.request(path, method, body=b'')
+            # Swift got the request itself, once, and its answer is ours.
+            self.assertEqual([(method, '/v1/%s/%s' % (ACCOUNT, path))],
+                             [c[:2] for c in self.swift.calls[before:]])
+            direct = Request.blank('/v1/%s/%s' % (ACCOUNT, path),
+                                   environ={'REQUEST_METHOD': method},
+                                   body=b'').get_response(self.swift)
+            self.assertEqual((direct.status_int, direct.body),
+                             (resp.status_int, resp.body), method)
+        self.assertEqual(b'', self.swift.objects[('photos', 'x')][1])
         self.assertEqual([], self.remote.calls)
 
     def test_bypass_header(self):
@@ -743,6 +759,10 @@ class TestRestore(ShuntTestCase):
         resp = self.request('photos/pic')
         self.assertEqual(self.body[:-1], resp.body)
         self.settle()
+        # The restore's PUT was aborted (Swift saw the body fail), not
+        # left waiting for the byte that never came.
+        self.assertEqual([499], self.swift.put_results)
+        self.assertIn('abandoned', self.logger.text())
         self.assertNotIn(('photos', 'pic'), self.swift.objects)
 
     def test_failed_conditions_do_not_restore(self):
