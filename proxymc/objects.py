@@ -15,7 +15,6 @@ stalled one 408 (see :mod:`proxymc.uploads`).  Copies between accounts
 (``X-Copy-From-Account``, ``Destination-Account`` naming another account)
 are refused with 403.
 """
-import http.client
 import json
 import mimetypes
 import time
@@ -24,7 +23,7 @@ from urllib.parse import quote, unquote
 from swift.common import constraints
 from swift.common.request_helpers import get_param
 from swift.common.swob import (
-    HTTPBadGateway, HTTPBadRequest, HTTPCreated, HTTPException,
+    HTTPBadRequest, HTTPCreated, HTTPException,
     HTTPForbidden, HTTPLengthRequired, HTTPMethodNotAllowed, HTTPNotFound,
     HTTPOk, HTTPPreconditionFailed, HTTPRequestEntityTooLarge,
     HTTPUnprocessableEntity, Request, str_to_wsgi, wsgi_to_str)
@@ -39,37 +38,8 @@ OBJECT_METHODS = ('GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY')
 ACCOUNT_HEADERS = ('x-copy-from-account', 'destination-account')
 
 
-def _chain(err):
-    """``err`` and every exception it was raised from or wraps."""
-    todo, seen = [err], set()
-    while todo:
-        err = todo.pop()
-        if err is None or id(err) in seen:
-            continue
-        seen.add(id(err))
-        yield err
-        wrapped = getattr(err, 'kwargs', None)   # botocore keeps it there
-        todo += [err.__cause__, err.__context__,
-                 wrapped.get('error') if isinstance(wrapped, dict) else None]
-        todo += [arg for arg in err.args if isinstance(arg, BaseException)]
-
-
-def _garbled(err):
-    """A remote that answered, but not in HTTP (a status line that is not
-    one, a body cut short): its error has no status, yet it was reached."""
-    return any(isinstance(e, http.client.HTTPException) and
-               not isinstance(e, http.client.RemoteDisconnected)
-               for e in _chain(err))
-
-
 def remote_failure(req, logger, mapping, what, err):
     """The 502/503 for a remote failure (see the module's docs)."""
-    if isinstance(err, RemoteError) and err.status is None and \
-            _garbled(err):
-        logger.error('remote: %s: %s: garbled answer: %s', mapping.label,
-                     what, remote_object.scrub(str(err), mapping))
-        return HTTPBadGateway(request=req, body=b'Remote store error\n',
-                              content_type='text/plain')
     return remote_object.failure(req, logger, 'remote', mapping, what, err)
 
 

@@ -27,6 +27,7 @@ one for proxymc).
 * A remote failure becomes a short 503 (cannot reach it) or 502 (it
   answered with an error); the details go to the log with secrets masked.
 """
+import http.client
 import traceback
 
 from swift.common.swob import (
@@ -243,12 +244,37 @@ def delete(req, provider, container, name, not_found, extra=None):
     return HTTPNoContent(request=req, headers=extra)
 
 
+def _chain(err):
+    """``err`` and every exception it was raised from or wraps."""
+    todo, seen = [err], set()
+    while todo:
+        err = todo.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        yield err
+        wrapped = getattr(err, 'kwargs', None)   # botocore keeps it there
+        todo += [err.__cause__, err.__context__,
+                 wrapped.get('error') if isinstance(wrapped, dict) else None]
+        todo += [arg for arg in err.args if isinstance(arg, BaseException)]
+
+
+def garbled(err):
+    """A remote that answered, but not in HTTP (a status line that is not
+    one, a body cut short): its error has no status, yet it was reached."""
+    return any(isinstance(e, http.client.HTTPException) and
+               not isinstance(e, http.client.RemoteDisconnected)
+               for e in _chain(err))
+
+
 def failure(req, logger, who, mapping, what, err, extra=None):
-    """A short 502/503 for a remote failure; the details are logged."""
+    """A short 502/503 for a remote failure; the details are logged.  503
+    only when the remote could not be reached (refused, timed out, gone
+    without a word); an error answer or a garbled one is 502."""
     if isinstance(err, RemoteError):
         logger.error('%s: %s: %s: %s', who, mapping.label, what,
                      scrub(str(err), mapping))
-        unreachable = err.status is None
+        unreachable = err.status is None and not garbled(err)
     else:
         logger.error('%s: %s: %s: %s', who, mapping.label, what,
                      scrub(traceback.format_exc(), mapping))

@@ -2,6 +2,7 @@
 and a fake provider."""
 import email.utils
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -575,6 +576,19 @@ class TestRemoteFailures(ShuntTestCase):
             self.assertEqual(503, resp.status_int, method)
             if method != 'HEAD':
                 self.assertEqual(b'Remote store unavailable\n', resp.body)
+
+    def test_garbled_answer_is_502(self):
+        # It answered, but not in HTTP: reached, so not "unavailable".
+        try:
+            try:
+                raise http.client.BadStatusLine('SSH-2.0-OpenSSH')
+            except http.client.HTTPException as err:
+                raise RemoteError('could not read the answer') from err
+        except RemoteError as err:
+            self.remote.error = err
+        resp = self.request('photos/x')
+        self.assertEqual(502, resp.status_int)
+        self.assertEqual(b'Remote store error\n', resp.body)
 
     def test_remote_error_is_502(self):
         self.remote.error = RemoteError('AccessDenied: no (GetObject)', 403)
