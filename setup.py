@@ -24,6 +24,7 @@ setup(
         'console_scripts': [
             'swift-s3-sync = swift_s3_sync.daemon:main',
             'swift-s3-sync-status = swift_s3_sync.status:main',
+            'swift-s3-sync-audit = swift_s3_sync.audit:main',
             'proxymc = proxymc.server:main',
         ],
         'paste.app_factory': [
