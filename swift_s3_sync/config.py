@@ -415,6 +415,10 @@ class Mapping(_Settings):
         object.__setattr__(self, 'exclude_regex',
                            re.compile(pattern) if pattern is not None
                            else None)
+        # Asked for every container of every pass; the values never change.
+        object.__setattr__(self, '_policy_hash', _sha256(self.policy()))
+        object.__setattr__(self, '_signature',
+                           _sha256(self.identity())[:16])
 
     @property
     def per_account(self):
@@ -425,14 +429,14 @@ class Mapping(_Settings):
         return {key: self._values[key] for key in POLICY_KEYS}
 
     def policy_hash(self):
-        return _sha256(self.policy())
+        return self._policy_hash
 
     def identity(self):
         return tuple(self._values[key] for key in IDENTITY_KEYS)
 
     def signature(self):
         """Stable short id of this destination, for naming progress files."""
-        return _sha256(self.identity())[:16]
+        return self._signature
 
     def redacted(self):
         """All settings, with the values of secret keys masked."""

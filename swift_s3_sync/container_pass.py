@@ -64,6 +64,7 @@ class ContainerPass(object):
         self.now = now
         self.counters = Counters()
         self.stopping = lambda: False
+        self.nothing_left = False
 
     # -- helpers ------------------------------------------------------------
     def _eligible(self, row, now):
@@ -145,8 +146,18 @@ class ContainerPass(object):
         self._primary(broker, db_id, replica)
         self._verify(broker, db_id, replica)
         self._update_backlog(broker, db_id)
+        self.nothing_left = self._nothing_left(broker, db_id)
         self.progress.save()
         return db_id
+
+    def _nothing_left(self, broker, db_id):
+        """Whether only a change of the DB can give this replica work: both
+        pointers past its last row, no failure waiting for a retry."""
+        if any(not f['permanent'] for f in self.progress.failures.values()):
+            return False
+        return not any(broker.get_items_since(
+            self.progress.pointer(db_id, pointer), 1)
+            for pointer in ('last_row', 'last_verified_row'))
 
     def _sync_container_metadata(self, broker):
         """Copy container metadata when the mapping asks for it and it
@@ -227,6 +238,4 @@ class ContainerPass(object):
         failures = [f['since'] for f in self.progress.failures.values()]
         if failures and (oldest is None or min(failures) < oldest):
             oldest = min(failures)
-        self.progress.set_backlog(count + len(failures), oldest)
-        if not count and not failures:
-            self.progress.mark_success(self.now())
+        self.progress.set_backlog(count + len(failures), oldest, self.now())

@@ -22,6 +22,8 @@ import time
 import eventlet
 
 LOG_NAME = 'swift-s3-sync'
+# Progress file problems logged one by one per pass; the rest are counted.
+PROBLEMS_LOGGED = 5
 
 
 class Metrics(object):
@@ -67,19 +69,25 @@ def make_logger(config, level=None, console=False):
 
 class Daemon(object):
 
-    def __init__(self, config_path, config, logger):
+    def __init__(self, config_path, config, logger, local=None, ring=None):
+        """``local`` (a LocalSwift) and ``ring`` (the container ring) are
+        made from the config's swift_dir unless given."""
         from swift_s3_sync.local_swift import LocalSwift, \
             make_internal_client
         from swift_s3_sync.swift_env import use_swift_dir
-        use_swift_dir(config.swift_dir)
+        if local is None:
+            use_swift_dir(config.swift_dir)
+            local = LocalSwift(make_internal_client(
+                config.swift_dir, config.internal_client_conf_path))
         self.config_path = config_path
         self.logger = logger
         self.metrics = Metrics(logger)
-        self.local = LocalSwift(make_internal_client(
-            config.swift_dir, config.internal_client_conf_path))
+        self.local = local
+        self.ring = ring
         self.stopping = False
         self.reload_requested = False
         self.providers = {}
+        self.unchanged = self.problems = 0
         self._apply(config)
 
     def _apply(self, config):
@@ -90,7 +98,8 @@ class Daemon(object):
         self.providers = {}
         self.config = config
         self.locator = Locator(config.swift_dir, config.devices,
-                               config.swift_bind_ip, config.swift_bind_port)
+                               config.swift_bind_ip, config.swift_bind_port,
+                               ring=self.ring)
         self.store = ProgressStore(config.status_dir)
         self.pool = eventlet.GreenPool(config.workers)
 
@@ -138,6 +147,9 @@ class Daemon(object):
     def run_once(self):
         from swift_s3_sync.container_pass import Counters
         started = time.time()
+        writes_before = self.store.writes
+        self.unchanged = 0
+        self.problems = 0
         keep = set()
         total = Counters()
         for mapping in self.config.mappings:
@@ -156,30 +168,79 @@ class Daemon(object):
                 if self.stopping:
                     break
                 keep.add((mapping.signature(), mapping.account, container))
-                counters, rows = self.sync_container(mapping, provider,
-                                                     container)
+                counters, rows = self._sync_or_report(mapping, provider,
+                                                      container)
                 behind += rows
                 total.merge(counters)
             self.metrics.gauge('mapping%d' % mapping.index, 'rows_behind',
                                behind)
         if not self.stopping:
-            for removed in self.store.prune(keep):
-                self.logger.info('removed progress of unmapped %s/%s',
-                                 removed[1], removed[2])
+            self._prune(keep)
+        if self.problems > PROBLEMS_LOGGED:
+            self.logger.error('%d more containers skipped for their '
+                              'progress files this pass',
+                              self.problems - PROBLEMS_LOGGED)
         self.logger.info(
-            'pass done in %.2fs: %s, %d bytes, %d failures, %d retries',
+            'pass done in %.2fs: %s, %d bytes, %d failures, %d retries, '
+            '%d containers unchanged, %d progress writes',
             time.time() - started,
             ', '.join('%s=%d' % kv for kv in sorted(total.actions.items()))
-            or 'no rows', total.bytes, total.failures, total.retries)
+            or 'no rows', total.bytes, total.failures, total.retries,
+            self.unchanged, self.store.writes - writes_before)
+
+    def _sync_or_report(self, mapping, provider, container):
+        """sync_container, with a progress file that cannot be read or
+        written reported in one line (the first few of a pass) instead of
+        stopping the pass: the file stays as it was, other containers go
+        on."""
+        from swift_s3_sync.container_pass import Counters
+        from swift_s3_sync.crawler.progress import ProgressNotSaved, \
+            ProgressUnreadable
+        try:
+            return self.sync_container(mapping, provider, container)
+        except (ProgressUnreadable, ProgressNotSaved) as err:
+            self.problems += 1
+            if self.problems <= PROBLEMS_LOGGED:
+                self.logger.error('%s: %s skipped this pass: %s',
+                                  mapping.label, container, err)
+            return Counters(), 0
 
     def sync_container(self, mapping, provider, container):
         """One pass over this node's DBs of one container: (counters, rows
-        behind)."""
-        from swift_s3_sync.container_pass import ContainerPass, Counters
-        replicas = self.locator.replicas_to_crawl(mapping.account, container)
+        behind).  A DB whose files did not change since a pass found
+        nothing to do in it is not opened (see crawler.idle)."""
+        from swift_s3_sync.container_pass import Counters
+        from swift_s3_sync.crawler import idle
+        root = self.locator.replica(mapping.account, container)
+        if root is None:
+            return Counters(), 0
+        progress = self._open_progress(mapping, container)
+        seen_at = time.time()
+        seen = idle.look(root)
+        if idle.unchanged(progress, seen, seen_at):
+            self.unchanged += 1
+            return Counters(), progress.rows_behind()
+        replicas = self.locator.replicas_to_crawl(mapping.account,
+                                                  container, root)
         if not replicas:
             return Counters(), 0
+        job = self._crawl(mapping, provider, container, progress, replicas)
+        idle.remember(progress, seen, seen_at,
+                      replicas == [root] and job.nothing_left)
+        progress.save()
+        self._report(mapping, job.counters)
+        return job.counters, progress.rows_behind()
+
+    def _open_progress(self, mapping, container):
         progress = self.store.open(mapping, mapping.account, container)
+        if progress.problem:
+            self.logger.warning('%s: %s; %s starts over from row 0',
+                                mapping.label, progress.problem, container)
+        return progress
+
+    def _crawl(self, mapping, provider, container, progress, replicas):
+        from swift_s3_sync.container_pass import ContainerPass
+        from swift_s3_sync.crawler.progress import ProgressNotSaved
         job = ContainerPass(self.config, mapping, provider, self.local,
                             mapping.account, container, progress, self.pool,
                             self.logger)
@@ -188,13 +249,25 @@ class Daemon(object):
         for replica in replicas:
             try:
                 db_ids.append(job.run(replica))
+            except ProgressNotSaved:
+                raise
             except Exception:
                 self.logger.exception('%s: pass over %s failed',
                                       mapping.label, replica)
         progress.forget_dbs_except(db_ids)
-        progress.save()
-        self._report(mapping, job.counters)
-        return job.counters, progress.state['backlog'].get('rows', 0)
+        return job
+
+    def _prune(self, keep):
+        try:
+            removed = self.store.prune(keep)
+        except OSError as err:
+            self.logger.error('progress of unmapped containers not removed '
+                              'from status_dir %s: %s',
+                              self.config.status_dir, err)
+            return
+        for _, account, container in removed:
+            self.logger.info('removed progress of unmapped %s/%s', account,
+                             container)
 
     def _known(self, mapping):
         sig = mapping.signature()

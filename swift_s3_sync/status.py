@@ -4,8 +4,11 @@
 
 Per mapping and container: rows not yet handled, the age of the oldest of
 them, objects that failed (with the reason and whether they are retried),
-and when the container was last fully in sync.  Read from the daemon's
-progress files; it never contacts a remote and never prints credentials.
+and since when the container has been in sync (or, while it is behind, when
+it last caught up: ``last_success``).  Read from the daemon's progress
+files; it never contacts a remote and never prints credentials.  A progress
+file that cannot be read or is corrupted is listed with the reason
+(``problem``) instead of figures.
 """
 import argparse
 import json
@@ -29,29 +32,45 @@ def collect(config, now=None):
         for account, container, path in by_signature.get(
                 mapping.signature(), []):
             try:
-                state = store.read(path)
-            except (OSError, ValueError):
-                continue
-            backlog = state.get('backlog') or {}
-            oldest = backlog.get('oldest')
-            containers.append({
-                'account': account,
-                'container': container,
-                'rows_behind': backlog.get('rows', 0),
-                'oldest_unhandled_age': (round(now - oldest, 1)
-                                         if oldest else None),
-                'last_success': state.get('last_success'),
-                'failures': [{
-                    'object': name,
-                    'reason': failure['reason'],
-                    'permanent': failure['permanent'],
-                    'attempts': failure['attempts'],
-                } for name, failure in sorted(state['failures'].items())],
-            })
+                entry = _entry(account, container, store.read(path), now)
+            except (OSError, ValueError, LookupError, TypeError,
+                    AttributeError) as err:
+                entry = {'account': account, 'container': container,
+                         'problem': _problem(path, err)}
+            containers.append(entry)
         report.append({'mapping': mapping.label,
                        'destination': destination(mapping),
                        'containers': containers})
     return report
+
+
+def _entry(account, container, state, now):
+    """One container's figures from its progress record (errors when the
+    record is not one)."""
+    backlog = state.get('backlog') or {}
+    oldest = backlog.get('oldest')
+    return {
+        'account': account,
+        'container': container,
+        'rows_behind': backlog.get('rows', 0),
+        'oldest_unhandled_age': (round(now - oldest, 1)
+                                 if oldest else None),
+        'last_success': state.get('last_success'),
+        'failures': [{
+            'object': name,
+            'reason': failure['reason'],
+            'permanent': failure['permanent'],
+            'attempts': failure['attempts'],
+        } for name, failure in sorted(state['failures'].items())],
+    }
+
+
+def _problem(path, err):
+    if isinstance(err, OSError):
+        return 'progress file %s cannot be read: %s' % (
+            path, err.strerror or err)
+    return 'progress file %s is corrupted; the daemon starts this ' \
+        'container over' % path
 
 
 def destination(mapping):
@@ -65,6 +84,18 @@ def _when(ts):
     return time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(ts))
 
 
+def _summary(c):
+    if 'problem' in c:
+        return c['problem']
+    if not c['rows_behind']:
+        return 'in sync since %s' % _when(c['last_success'])
+    age = c['oldest_unhandled_age']
+    return '%d rows behind%s, last caught up %s' % (
+        c['rows_behind'],
+        ', oldest %.0fs old' % age if age is not None else '',
+        _when(c['last_success']))
+
+
 def format_text(report):
     lines = []
     for entry in report:
@@ -73,13 +104,9 @@ def format_text(report):
             lines.append('  (no container DB of this mapping on this node '
                          'has been crawled yet)')
         for c in entry['containers']:
-            age = c['oldest_unhandled_age']
-            lines.append(
-                '  %s/%s: %d rows behind%s, last in sync %s' % (
-                    c['account'], c['container'], c['rows_behind'],
-                    ', oldest %.0fs old' % age if age is not None else '',
-                    _when(c['last_success'])))
-            for f in c['failures']:
+            lines.append('  %s/%s: %s' % (c['account'], c['container'],
+                                          _summary(c)))
+            for f in c.get('failures', ()):
                 lines.append('    %s %s: %s (%d attempts)' % (
                     'FAILED' if f['permanent'] else 'retrying',
                     f['object'], f['reason'], f['attempts']))

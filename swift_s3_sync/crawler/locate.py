@@ -9,7 +9,7 @@ from swift.container.backend import ContainerBroker, DATADIR, SHARDED
 class Replica(object):
     """This node's copy of one container DB (a root or a shard)."""
     __slots__ = ('account', 'container', 'db_path', 'node_index',
-                 'replica_count')
+                 'replica_count', '_broker')
 
     def __init__(self, account, container, db_path, node_index,
                  replica_count):
@@ -18,10 +18,15 @@ class Replica(object):
         self.db_path = db_path
         self.node_index = node_index
         self.replica_count = replica_count
+        self._broker = None
 
     def broker(self):
-        return ContainerBroker(self.db_path, account=self.account,
-                               container=self.container)
+        """One broker per Replica: it keeps its sqlite connection, and
+        opening one is most of the cost of looking at an idle DB."""
+        if self._broker is None:
+            self._broker = ContainerBroker(
+                self.db_path, account=self.account, container=self.container)
+        return self._broker
 
     def __repr__(self):
         return 'Replica(%s/%s, node %d of %d)' % (
@@ -68,13 +73,14 @@ class Locator(object):
                 return replica
         return None
 
-    def replicas_to_crawl(self, account, container):
-        """The DBs holding this container's rows that this node crawls.
+    def replicas_to_crawl(self, account, container, root=None):
+        """The DBs holding this container's rows that this node crawls
+        (``root``: this node's replica of the container, when known).
 
         For a sharded root the rows live in shard DBs (``.shards_<account>``)
         and each of those is placed by the ring on its own.
         """
-        root = self.replica(account, container)
+        root = root or self.replica(account, container)
         if root is None:
             return []
         broker = root.broker()

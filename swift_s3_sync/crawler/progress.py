@@ -9,12 +9,28 @@
                                "permanent": false, "attempts": 2,
                                "retry_at": 1700000000.0, "since": ...}},
      "backlog": {"rows": 3, "oldest": 1700000000.0},
-     "last_success": 1700000000.0}
+     "last_success": 1700000000.0,
+     "idle": [...]}
 
 Pointers are per DB replica id: ROWIDs differ between replicas.  A change of
 the mapping's policy (bucket, endpoint, copy_after, ...) starts over from row
-0.  Files are replaced atomically (temp file, fsync, rename), so a crash
-leaves the old or the new state, never a torn one.
+0.  ``last_success`` is when the container last caught up with every row: it
+stays put while the container stays in sync.  ``idle`` is what the DB
+replica's files looked like when a pass last found nothing to do (see
+``crawler.idle``).
+
+A file is written only when its content changes, so a pass that finds
+nothing new writes nothing; when it is written it is replaced atomically
+(temp file, fsync, rename), so a crash leaves the old or the new state,
+never a torn one.
+
+A file that is not valid JSON (truncated, corrupted) is reported through
+``problem`` and the container starts over from row 0: rows already copied
+are found current at the remote and not sent again.  A file that exists but
+cannot be read (permissions, I/O error) raises :class:`ProgressUnreadable`:
+the container is left alone, so its progress is not overwritten.  A file
+that cannot be written raises :class:`ProgressNotSaved` and stays as it was:
+the rows handled since are handled again after the directory is fixed.
 """
 import json
 import os
@@ -23,30 +39,74 @@ import tempfile
 from urllib.parse import quote, unquote
 
 
+class ProgressUnreadable(Exception):
+    """A progress file exists but cannot be read; str() says which and
+    why."""
+
+
+class ProgressNotSaved(Exception):
+    """A progress file could not be written (``status_dir`` missing,
+    read-only or full); the file on disk is left as it was."""
+
+
 def _name(part):
     # Names may hold any character but '/' is ours; keep files readable.
     return quote(part, safe='')
 
 
-class ContainerProgress(object):
+def _looks_like_progress(state):
+    return isinstance(state, dict) and all(
+        isinstance(state.get(key, {}), dict)
+        for key in ('dbs', 'failures', 'backlog'))
 
-    def __init__(self, path, policy, label):
+
+class ContainerProgress(object):
+    """``writes`` counts the files written; ``on_write`` (if given) is
+    called after each."""
+
+    def __init__(self, path, policy, label, on_write=None):
         self.path = path
         self.policy = policy
         self.label = label
+        self.on_write = on_write
+        self.writes = 0
+        self.problem = None
+        self._on_disk = None   # the file's text, to skip unchanged writes
         self.state = self._load()
 
     def _fresh(self):
         return {'policy': self.policy, 'mapping': self.label, 'dbs': {},
                 'failures': {}, 'backlog': {}, 'last_success': None}
 
-    def _load(self):
+    def _read(self):
+        """The file's text, or None when there is no file."""
         try:
-            with open(self.path) as f:
-                state = json.load(f)
-        except (OSError, ValueError):
+            with open(self.path, encoding='utf-8') as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise ProgressUnreadable('progress file %s cannot be read: %s' % (
+                self.path, err.strerror or err)) from None
+        except UnicodeDecodeError:
+            return ''   # not text: corrupted, as below
+
+    def _load(self):
+        text = self._read()
+        if text is None:
             return self._fresh()
-        if not isinstance(state, dict) or state.get('policy') != self.policy:
+        self._on_disk = text
+        try:
+            state = json.loads(text)
+        except ValueError as err:
+            self.problem = 'progress file %s is corrupted (%s)' % (
+                self.path, err if text else 'empty or not text')
+            return self._fresh()
+        if not _looks_like_progress(state):
+            self.problem = 'progress file %s is corrupted (not a progress ' \
+                'record)' % self.path
+            return self._fresh()
+        if state.get('policy') != self.policy:
             return self._fresh()
         for key, value in self._fresh().items():
             state.setdefault(key, value)
@@ -95,19 +155,27 @@ class ContainerProgress(object):
                 if not f['permanent'] and f['retry_at'] <= now]
 
     # -- summary ----------------------------------------------------------
-    def set_backlog(self, rows, oldest):
+    def rows_behind(self):
+        return self.state['backlog'].get('rows', 0)
+
+    def set_backlog(self, rows, oldest, now):
+        """Record what is left.  ``last_success`` is set when the container
+        catches up and kept while it stays caught up, so that a pass that
+        finds nothing new changes nothing."""
+        caught_up_before = self.state['backlog'].get('rows') == 0 and \
+            self.state.get('last_success') is not None
         self.state['backlog'] = {'rows': rows, 'oldest': oldest}
+        if not rows and not caught_up_before:
+            self.state['last_success'] = now
 
-    def mark_success(self, now):
-        self.state['last_success'] = now
-
-    def save(self):
+    # -- the file -----------------------------------------------------------
+    def _replace(self, text):
         directory = os.path.dirname(self.path)
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
         try:
-            with os.fdopen(fd, 'w') as f:
-                json.dump(self.state, f, sort_keys=True)
+            with os.fdopen(fd, 'w', encoding='utf-8') as f:
+                f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
             os.rename(tmp, self.path)
@@ -118,12 +186,32 @@ class ContainerProgress(object):
                 pass
             raise
 
+    def save(self):
+        """Write the state if it differs from the file; True if written."""
+        text = json.dumps(self.state, sort_keys=True)
+        if text == self._on_disk:
+            return False
+        try:
+            self._replace(text)
+        except OSError as err:
+            raise ProgressNotSaved('progress file %s not saved: %s' % (
+                self.path, err.strerror or err)) from None
+        self._on_disk = text
+        self.writes += 1
+        if self.on_write is not None:
+            self.on_write()
+        return True
+
 
 class ProgressStore(object):
     """All progress files under ``status_dir``."""
 
     def __init__(self, status_dir):
         self.status_dir = status_dir
+        self.writes = 0   # progress files written, for the pass summary
+
+    def _count_write(self):
+        self.writes += 1
 
     def path(self, signature, account, container):
         return os.path.join(self.status_dir, signature, _name(account),
@@ -132,7 +220,7 @@ class ProgressStore(object):
     def open(self, mapping, account, container):
         return ContainerProgress(
             self.path(mapping.signature(), account, container),
-            mapping.policy_hash(), mapping.label)
+            mapping.policy_hash(), mapping.label, self._count_write)
 
     def entries(self):
         """(signature, account, container, path) of every progress file."""

@@ -132,6 +132,38 @@ class TestContainerPass(unittest.TestCase):
             self.clock[0] = progress.failures['b']['retry_at']
         self.assertEqual([5, 10, 20], delays)
 
+    def test_pass_over_an_unchanged_db_writes_nothing(self):
+        self.put(['w-1', 'w-2'])
+        path = os.path.join(self.tmp, 'p0.json')
+        self.run_pass(0, replica_count=1)
+        self.assertTrue(os.path.exists(path))
+        before = os.stat(path)
+        self.clock[0] += 60   # time passes; nothing else changes
+        _, progress = self.run_pass(0, replica_count=1)
+        after = os.stat(path)
+        self.assertEqual((before.st_ino, before.st_mtime_ns),
+                         (after.st_ino, after.st_mtime_ns))
+        self.assertEqual(0, progress.writes)
+        # A file read back from disk compares equal too.
+        again = ContainerProgress(path, 'pol', 'm')
+        self.assertFalse(again.save())
+
+    def test_caught_up_time_is_kept_while_in_sync(self):
+        self.put(['s-1'])
+        _, progress = self.run_pass(0, replica_count=1)
+        caught_up = progress.state['last_success']
+        self.assertIsNotNone(caught_up)
+        self.clock[0] += 60
+        _, progress = self.run_pass(0, replica_count=1, progress=progress)
+        self.assertEqual(caught_up, progress.state['last_success'])
+        # Behind, then caught up again: a new time.
+        self.put(['s-2'])
+        self.run_pass(0, replica_count=1, progress=progress,
+                      syncer=FakeSyncer({'s-2': RETRY}))
+        self.clock[0] += 60
+        self.run_pass(0, replica_count=1, progress=progress)
+        self.assertEqual(self.clock[0], progress.state['last_success'])
+
     def test_copy_after_holds_the_pointer(self):
         old = Timestamp(self.clock[0] - 100)
         self.put(['old-1', 'old-2'], ts=old)
