@@ -342,9 +342,17 @@ class Proxy(object):
                          pid=self.pid, log=self.log)
 
     def stop(self):
-        if self.pid is not None:
-            procs.stop(self.work_dir, [self.name])
-            self.pid = None
+        if self.pid is None:
+            return
+        procs.stop(self.work_dir, [self.name])
+        if procs.alive(self.pid) and _is_ours(self.pid, self.work_dir):
+            # Its record is gone (the world directory was wiped under us):
+            # stop it by the PID we started.
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.pid = None
 
 
 # -- the proxy log ---------------------------------------------------------------
@@ -639,10 +647,11 @@ def report(results, diffs, out):
 # -- entry points -------------------------------------------------------------------
 
 @contextlib.contextmanager
-def exclusive(work_dir, out):
-    """One conformance invocation at a time (the tests' accounts are
-    shared): wait for an earlier one to finish."""
-    with open(os.path.join(work_dir, 'lock'), 'a+') as lock:
+def exclusive(world_dir, out):
+    """One conformance invocation at a time per world (the tests' accounts
+    are shared): wait for an earlier one to finish.  The lock file lives
+    beside the world directory, which a world restart wipes."""
+    with open(world_dir.rstrip('/') + '-conformance.lock', 'a+') as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -650,6 +659,13 @@ def exclusive(work_dir, out):
             out.flush()
             fcntl.flock(lock, fcntl.LOCK_EX)
         yield
+
+
+def source_processes(world):
+    """PIDs of the world's source cluster, to notice a restart."""
+    return {name: pid for name, pid in
+            procs.recorded(world['world_dir']).items()
+            if name.startswith('source-')}
 
 
 def the_world(python=sys.executable, out=sys.stdout):
@@ -684,14 +700,19 @@ def run(runs=None, suites=None, keyword=None, quick=False, out=sys.stdout,
     os.makedirs(work_dir, exist_ok=True)
     out.write('swift %s functional tests: %s\n' % (version, ' '.join(suites)))
     results = collections.OrderedDict()
-    with exclusive(work_dir, out):
+    with exclusive(world['world_dir'], out):
         stop_leftovers(work_dir)
         for name in sorted(runs, key=list(RUNS).index):
             out.write('%s run ... ' % name)
             out.flush()
             one = Run(world, work_dir, tree, name, paths, keyword, python,
                       out, code)
+            before = source_processes(world)
             results[name] = one.execute()
+            if source_processes(world) != before:
+                raise WorldError('the source cluster was restarted during '
+                                 'the %s run; its results mean nothing'
+                                 % name)
             c = results[name]['counts']
             out.write('%d passed, %d failed, %d skipped, %d errors in %.0f s '
                       '(proxy 127.0.0.1:%d)\n' % (
