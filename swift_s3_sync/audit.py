@@ -229,6 +229,10 @@ def format_text(report):
         for lower, upper in c['uncovered']:
             lines.append('  NOT COVERED here: shard range %r..%r (its DB is '
                          'on another node)' % (lower, upper or '(end)'))
+    for failed in report['failed']:
+        lines.append('FAILED %s/%s (%s): %s' % (
+            failed['account'], failed['container'], failed['mapping'],
+            failed['reason']))
     for skipped in report['skipped']:
         lines.append('skipped %s/%s (%s): %s' % (
             skipped['account'], skipped['container'], skipped['mapping'],
@@ -259,6 +263,7 @@ class Audit(object):
         self.make_provider = make_provider
         self.containers = []
         self.skipped = []
+        self.failures = []
 
     def run(self, mappings):
         from swift_s3_sync.audit_compare import Options
@@ -266,14 +271,28 @@ class Audit(object):
                           max_heads=self.args.max_heads,
                           grace=self.args.grace)
         for mapping in mappings:
-            provider = self.make_provider(mapping)
             try:
-                for container in containers_of(mapping, self.local,
-                                               self.args):
-                    self.one(mapping, provider, container, options)
+                provider = self.make_provider(mapping)
+                containers = containers_of(mapping, self.local, self.args)
+            except Exception as err:
+                self._failed(mapping, mapping.container, err)
+                continue
+            try:
+                for container in containers:
+                    try:
+                        self.one(mapping, provider, container, options)
+                    except Exception as err:
+                        # One broken container must not hide the others.
+                        self._failed(mapping, container, err)
             finally:
                 provider.close()
         return self.report()
+
+    def _failed(self, mapping, container, err):
+        self.failures.append({
+            'mapping': mapping.label, 'account': mapping.account,
+            'container': container,
+            'reason': '%s: %s' % (type(err).__name__, err)})
 
     def one(self, mapping, provider, container, options):
         from swift_s3_sync.audit_container import ContainerAudit
@@ -307,9 +326,11 @@ class Audit(object):
         return {
             'containers': self.containers,
             'skipped': self.skipped,
+            'failed': self.failures,
             'totals': totals(self.containers),
             'repair': bool(self.args.repair),
-            'consistent': all(c['consistent'] for c in self.containers),
+            'consistent': not self.failures and all(
+                c['consistent'] for c in self.containers),
         }
 
 
@@ -347,7 +368,8 @@ def main(argv=None):
     audit = Audit(config, args, local, locator, pool,
                   lambda m: provider_for(m, max_connections=config.workers))
     report = audit.run(mappings)
-    if args.container is not None and not report['containers']:
+    if args.container is not None and not report['containers'] and \
+            not report['failed']:
         sys.stderr.write('%s: --container %s: %s\n' % (
             PROG, args.container, report['skipped'][0]['reason']
             if report['skipped'] else 'nothing to audit'))

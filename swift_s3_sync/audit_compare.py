@@ -236,6 +236,9 @@ class Checker(object):
             found.kind, found.reason = self._check(row, listed, why)
         except (RemoteError, LocalError) as err:
             found.reason = '%s: %s' % (type(err).__name__, err)
+        except Exception as err:
+            # A bug must not end the audit: the name stays a difference.
+            found.reason = 'unexpected: %r' % (err,)
         return found
 
     def _check(self, row, listed, why):

@@ -84,7 +84,11 @@ class Repairer(object):
         return result
 
     def _handle(self, row, why):
-        outcome = self.syncer.handle(row, UNKNOWN)
+        try:
+            outcome = self.syncer.handle(row, UNKNOWN)
+        except Exception as err:
+            # As in the daemon: a bug must not stop the other repairs.
+            return Repair('error', False, 'unexpected: %r' % (err,))
         if outcome.status != DONE:
             return Repair(outcome.action, False, outcome.reason or
                           outcome.status)
