@@ -104,7 +104,8 @@ class RowSyncer(object):
         if remote.timestamp and \
                 Timestamp(remote.timestamp) > changed_at(row):
             return Outcome(DONE, 'remote-newer')
-        self.provider.delete(self.container, row['name'])
+        # The HEAD says what kind of object it is: no second look.
+        self.provider.delete(self.container, row['name'], remote=remote)
         return Outcome(DONE, 'delete')
 
     # -- PUT / POST ---------------------------------------------------------
@@ -133,6 +134,7 @@ class RowSyncer(object):
         nbytes = 0
         if verdict == DATA:
             self.provider.put(local)
+            self._drop_replaced_manifest(local, remote)
             action, nbytes = 'put', local.size
         elif verdict == METADATA:
             self.provider.update_metadata(local, remote)
@@ -144,6 +146,16 @@ class RowSyncer(object):
                                          local_ts.internal):
                 action += '+archived'
         return Outcome(DONE, action, nbytes=nbytes)
+
+    def _drop_replaced_manifest(self, local, remote):
+        """An SLO overwritten by an object without a manifest leaves its
+        saved manifest behind (S3); deletes look for one only beside an
+        SLO, so it goes now, while the HEAD says what was there."""
+        drop = getattr(self.provider, 'delete_manifest', None)
+        if drop is None or remote is None or local.manifest is not None:
+            return
+        if (remote.headers or {}).get('x-static-large-object') == 'True':
+            drop(self.container, local.name)
 
     def _remote_state(self, local, row, hint):
         """(remote object or None, verdict) using the listing when it can

@@ -218,8 +218,10 @@ class Provider(object):
         """Replace the remote's metadata without sending the bytes again."""
         raise NotImplementedError
 
-    def delete(self, container, name):
-        """Delete; True if it existed, False if it was already gone."""
+    def delete(self, container, name, remote=None):
+        """Delete; True if it existed, False if it was already gone.
+        ``remote``: the object's head() when the caller has it, so that the
+        provider need not ask again what kind of object it is."""
         raise NotImplementedError
 
     def get(self, container, name, headers=None):

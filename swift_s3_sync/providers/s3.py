@@ -7,9 +7,11 @@ rides along in metadata ``swift-s3-sync-timestamp``.  The details are in
 :mod:`s3_metadata`.
 
 One request per call: head, put, update_metadata (a COPY onto itself),
-delete and get each make one S3 request (botocore retries once more on
-throttling, 5xx and connection errors); list makes one per 1000 names;
-check and compare make none.
+delete of an object HEADed as plain (``remote=``) and get each make one S3
+request (botocore retries once more on throttling, 5xx and connection
+errors); a delete without its HEAD, or of an SLO, makes two (the saved
+manifest goes too); list makes one per 1000 names; check and compare make
+none.
 
 Errors are RemoteError: ``permanent`` only when the object itself cannot be
 stored (4xx such as InvalidArgument, EntityTooLarge); busy
@@ -101,6 +103,12 @@ def _epoch(http_date):
         return parsedate_to_datetime(http_date).timestamp()
     except (TypeError, ValueError):
         return None
+
+
+def _is_slo(remote):
+    """Whether a HEADed RemoteObject is marked as an SLO (it has a saved
+    manifest)."""
+    return (remote.headers or {}).get('x-static-large-object') == 'True'
 
 
 class _Body(object):
@@ -401,8 +409,7 @@ class S3Provider(Provider):
         beside a plain object is ignored (a stale or planted key)."""
         if remote is None:
             remote = self.head(container, name)
-        if remote is None or (remote.headers or {}).get(
-                'x-static-large-object') != 'True':
+        if remote is None or not _is_slo(remote):
             return None
         resp = self._call('get_object', expect=(404,),
                           Bucket=self.mapping.aws_bucket,
@@ -425,21 +432,31 @@ class S3Provider(Provider):
         self._call('copy_object', **params)
         return self._written(local, remote.etag)
 
-    def delete(self, container, name):
+    def delete(self, container, name, remote=None):
         """True when deleted.  S3 answers 204 whether or not the key
         existed, so True does not prove it did; False only when the server
-        says 404 (or the name cannot exist: no request then)."""
+        says 404 (or the name cannot exist: no request then).
+
+        The saved manifest of an SLO goes with it.  ``remote`` is the
+        object's HEAD when the caller made one: a plain object then costs
+        one request.  Without it the object's kind is not known and a
+        second DELETE removes a manifest that may be there."""
         if self.name_problem(container, name):
             return False
         resp = self._call('delete_object', expect=(404,),
                           Bucket=self.mapping.aws_bucket,
                           Key=self.key_for(container, name))
-        # A saved SLO manifest goes with its object (one more request, as
-        # the object's kind is not known here).
+        if remote is None or remote.headers is None or _is_slo(remote):
+            self.delete_manifest(container, name)
+        return _status(resp) != 404
+
+    def delete_manifest(self, container, name):
+        """Delete the manifest saved beside ``name`` (one request, whether
+        or not there is one): for an SLO replaced by an object that has
+        none."""
         self._call('delete_object', expect=(404,),
                    Bucket=self.mapping.aws_bucket,
                    Key=self.manifest_key(container, name))
-        return _status(resp) != 404
 
     # -- reading ------------------------------------------------------------
 

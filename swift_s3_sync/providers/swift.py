@@ -40,9 +40,10 @@ Metadata values travel as UTF-8 and are read back from the raw response
 ``100%``), so every value round-trips exactly, case included.
 
 Requests: head, put of a plain object, update_metadata and get make one
-request each; delete HEADs first (SLO manifests are deleted with their
-segments, DLO segments are listed and deleted, then the manifest); list makes
-one per ``page_size`` names.  swiftclient retries once (re-authenticating on
+request each, and so does delete of an object the caller HEADed as plain
+(``remote=``); otherwise delete HEADs first (SLO manifests are deleted with
+their segments, DLO segments are listed and deleted, then the manifest); list
+makes one per ``page_size`` names.  swiftclient retries once (re-authenticating on
 401, re-reading the body from the start); the engine retries the rest.
 
 Errors are RemoteError, ``permanent`` only for a 4xx about the object itself
@@ -553,13 +554,19 @@ class SwiftProvider(SwiftLargeObjects, Provider):
             self._expire_segments(local, remote_headers)
         return self._written(local, headers)
 
-    def delete(self, container, name):
+    def delete(self, container, name, remote=None):
         """False on 404.  An SLO we wrote is deleted with its segments
         (``?multipart-manifest=delete``), a DLO we wrote after its
         segments; anything else only itself.  False without a request
-        for a name that cannot exist."""
+        for a name that cannot exist.  When ``remote`` (the caller's
+        HEAD) shows a plain object, it is deleted without asking again."""
         if self.name_problem(container, name):
             return False
+        if remote is not None and remote.headers is not None and \
+                _shape(remote.headers) is None:
+            gone = self._call('delete_object', self.remote_container(
+                container), name, expect=(404,))
+            return gone.status != 404
         remote = self.remote_container(container)
         reply = self._call('head_object', remote, name, expect=(404,))
         if reply.status == 404:

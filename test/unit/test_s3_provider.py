@@ -505,6 +505,35 @@ class TestWrites(ProviderTest):
             self.assertTrue(self.provider.delete('c', 'o'))
             self.assertFalse(self.provider.delete('c', 'o'))
 
+    def test_delete_of_an_object_headed_as_plain_is_one_request(self):
+        plain = RemoteObject('o', 'e', 1, headers={'etag': 'e'})
+        listed = RemoteObject('o', 'e', 1)   # a listing: kind unknown
+        slo = RemoteObject('o', 'e', 1, headers={
+            'etag': 'e', 'x-static-large-object': 'True'})
+        key = 'ed866e/AUTH_test/c/o'
+        manifest = self.provider.manifest_key('c', 'o')
+        deleted = {'ResponseMetadata': {'HTTPStatusCode': 204}}
+        with stubbed(self.client) as stub:
+            stub.add_response('delete_object', deleted,
+                              {'Bucket': 'bucket', 'Key': key})
+            self.assertTrue(self.provider.delete('c', 'o', remote=plain))
+        for remote in (slo, listed):
+            with stubbed(self.client) as stub:
+                for k in (key, manifest):
+                    stub.add_response('delete_object', deleted,
+                                      {'Bucket': 'bucket', 'Key': k})
+                self.assertTrue(self.provider.delete('c', 'o',
+                                                     remote=remote))
+
+    def test_delete_manifest(self):
+        with stubbed(self.client) as stub:
+            stub.add_client_error('delete_object', 'NoSuchKey', 'gone', 404,
+                                  expected_params={
+                                      'Bucket': 'bucket',
+                                      'Key': self.provider.manifest_key(
+                                          'c', 'o')})
+            self.provider.delete_manifest('c', 'o')
+
 
 class TestReads(ProviderTest):
 

@@ -896,6 +896,15 @@ class TestReading(ProviderTest):
         self.assertFalse(provider.delete('c', 'obj'))
         self.assertFalse(provider.delete('c', 'never'))
 
+    def test_delete_of_an_object_headed_as_plain_is_one_request(self):
+        provider = self.provider()
+        provider.put(make_local())
+        remote = provider.head('c', 'obj')
+        before = len(self.swift.calls)
+        self.assertTrue(provider.delete('c', 'obj', remote=remote))
+        self.assertEqual(['delete_object'],
+                         [c[0] for c in self.swift.calls[before:]])
+
 
 class TestLargeObjects(ProviderTest):
 
@@ -1056,6 +1065,13 @@ class TestLargeObjects(ProviderTest):
         self.assertIsNone(self.swift.ops('delete_object')[-1][-1][
             'query_string'])
         self.assertEqual(3, len(self.segment_names()))
+
+    def test_delete_of_an_slo_headed_first_still_takes_its_segments(self):
+        self.p.put(make_large('s'))
+        self.assertTrue(self.p.delete('c', 's', remote=self.p.head('c', 's')))
+        self.assertEqual('multipart-manifest=delete', self.swift.ops(
+            'delete_object')[-1][-1]['query_string'])
+        self.assertEqual([], self.segment_names())
 
     def test_slo_delete_that_keeps_the_manifest_fails(self):
         # Swift answers 200 to ?multipart-manifest=delete even when a

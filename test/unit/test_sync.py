@@ -74,9 +74,13 @@ class FakeProvider(object):
     def update_metadata(self, local, remote):
         self.calls.append('post')
 
-    def delete(self, container, name):
+    def delete(self, container, name, remote=None):
         self.calls.append('delete')
+        self.deleted_remote = remote
         return True
+
+    def delete_manifest(self, container, name):
+        self.calls.append('delete-manifest')
 
 
 def mapping(**kw):
@@ -130,6 +134,22 @@ class TestRowSyncer(unittest.TestCase):
         out = self.sync(row(deleted=1, ts=T2), provider=FakeProvider(remote))
         self.assertEqual('delete', out.action)
         self.assertEqual(['head', 'delete'], self.provider.calls)
+        # The HEAD goes along: the provider need not ask what kind it is.
+        self.assertIs(remote, self.provider.deleted_remote)
+
+    def test_slo_overwritten_by_a_plain_object_drops_its_manifest(self):
+        slo = RemoteObject('obj', 'f' * 32, 3, timestamp=T1.internal,
+                           headers={'x-static-large-object': 'True'})
+        plain = RemoteObject('obj', 'f' * 32, 3, timestamp=T1.internal,
+                             headers={})
+        out = self.sync(row(ts=T2), local=FakeLocal(local_headers(T2)),
+                        provider=FakeProvider(slo, DATA))
+        self.assertEqual('put', out.action)
+        self.assertEqual(['check', 'head', 'put', 'delete-manifest'],
+                         self.provider.calls)
+        self.sync(row(ts=T2), local=FakeLocal(local_headers(T2)),
+                  provider=FakeProvider(plain, DATA))
+        self.assertEqual(['check', 'head', 'put'], self.provider.calls)
 
     def test_local_object_older_than_row_is_retried(self):
         out = self.sync(row(ts=T2), local=FakeLocal(local_headers(T1)))
