@@ -142,5 +142,7 @@ class ContainerAudit(object):
             'error': self.error,
             'uncovered': self.uncovered,
             'consistent': self.consistent,
-            'objects': [f.as_dict() for f in self.findings],
+            'objects': [f.as_dict() for f in sorted(
+                self.findings,
+                key=lambda f: (DIFFERENCES.index(f.kind), f.name))],
         }

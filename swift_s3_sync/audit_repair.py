@@ -98,7 +98,7 @@ class Repairer(object):
         if outcome.action not in SETTLED:
             return Repair(outcome.action, False, outcome.reason)
         if outcome.action == 'delete':
-            return Repair('delete', True, 'deleted: ' + why)
+            return Repair('delete', True, 'remote copy deleted: ' + why)
         return Repair(outcome.action, True, outcome.reason or _SAID.get(
             outcome.action, outcome.action))
 
