@@ -11,10 +11,12 @@ import concurrent.futures
 import hashlib
 import io
 import json
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -77,6 +79,8 @@ class AuditContract(object):
                                           account=self.account)
 
     def tearDown(self):
+        if getattr(self, 'running', False):
+            self.daemons.stop()
         self.proxy.close()
         self.direct.close()
         if self.TARGET == 'swift':
@@ -292,6 +296,56 @@ class TestAuditMoto(AuditContract, unittest.TestCase):
         self.assertEqual(b'late bytes', self._read('late'))
         self.assertEqual(b'late bytes',
                          self.conn.get_object(self.container, 'late')[1])
+
+    def test_repair_while_the_daemons_run(self):
+        """Writes, the running daemons and two --repair runs at once: when
+        the writes stop, everything converges with nothing resurrected."""
+        self.sync(30)
+        self.daemons.start()
+        self.running = True
+        stop = threading.Event()
+        rng = random.Random(13)
+
+        def write():
+            conn = swift_conn()
+            i = 30
+            while not stop.is_set():
+                op = rng.choice(('put', 'put', 'post', 'delete'))
+                name = name_of(rng.randrange(i + 1))
+                try:
+                    if op == 'put':
+                        conn.put_object(self.container, name_of(i),
+                                        body_of(i))
+                        i += 1
+                    elif op == 'post':
+                        conn.post_object(self.container, name, headers={
+                            'X-Object-Meta-Op': str(i)})
+                    else:
+                        conn.delete_object(self.container, name)
+                except Exception:
+                    pass   # a 404 for an object deleted already
+                time.sleep(0.05)
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            for _ in range(2):
+                status, report = self.audit('--repair')
+                self.assertEqual(0, report['differences']['error'], report)
+        finally:
+            stop.set()
+            writer.join()
+        deadline = time.time() + 90
+        while True:
+            status, report = self.audit()
+            if status == 0 or time.time() > deadline:
+                break
+            time.sleep(2)
+        self.assertEqual(0, status, report)
+        local = {o['name'] for o in self.conn.get_container(
+            self.container, full_listing=True)[1]}
+        remote = {o.name for o in self.direct.list(self.container,
+                                                   limit=100000)}
+        self.assertEqual(local, remote)
 
 
 class TestAuditRadosgw(AuditContract, unittest.TestCase):
