@@ -11,6 +11,20 @@ the remote (see ``container_pass``).  Signals:
 * SIGHUP: reload the config before the next pass; progress is kept (a
   mapping whose policy changed starts over from row 0).  A config that does
   not load is logged and the old one stays in force.
+
+Before it starts (and on SIGHUP) it checks what lies around the config:
+``swift_dir`` (swift.conf, rings), ``devices``, ``status_dir`` and
+``internal_client_conf_path`` (see ``surroundings``); a problem is one line
+naming the key and the file, and exit status 2.
+
+A pass writes a progress file only when something changed, and does not
+open a container DB whose files did not change since a pass found nothing
+to do in it (see ``crawler.idle``).  A progress file that cannot be read or
+written is one error line (the first few per pass), its container is
+skipped and the file left as it was; a corrupted one is one warning line
+and its container starts over from row 0.  Each pass ends with a line
+``pass done in ...: <actions>, ..., N containers unchanged, N progress
+writes``.
 """
 import argparse
 import logging
@@ -128,9 +142,12 @@ class Daemon(object):
             return
         self.reload_requested = False
         from swift_s3_sync.config import ConfigError, load_config
+        from swift_s3_sync.surroundings import SurroundingsError, \
+            check_daemon
         try:
             config = load_config(self.config_path)
-        except ConfigError as err:
+            check_daemon(config)
+        except (ConfigError, SurroundingsError) as err:
             self.logger.error('config not reloaded, keeping the old one: %s',
                               err)
             return
@@ -314,9 +331,11 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from swift_s3_sync.config import ConfigError, load_config
+    from swift_s3_sync.surroundings import SurroundingsError, check_daemon
     try:
         config = load_config(args.config)
-    except ConfigError as err:
+        check_daemon(config)
+    except (ConfigError, SurroundingsError) as err:
         sys.stderr.write('swift-s3-sync: %s\n' % err)
         return 2
     # Green sockets for the internal client, boto3 and the row pool; done

@@ -2,6 +2,10 @@
 
     swift-s3-sync-status --config sync.json [--json]
 
+Exit status: 0; 1 when swift_dir lacks swift.conf or a ring the daemon
+needs (one warning line on stderr after the report: this node's daemon
+cannot start); 2 when the config or status_dir cannot be read (one line).
+
 Per mapping and container: rows not yet handled, the age of the oldest of
 them, objects that failed (with the reason and whether they are retried),
 and since when the container has been in sync (or, while it is behind, when
@@ -17,6 +21,7 @@ import time
 
 from swift_s3_sync.config import ConfigError, load_config
 from swift_s3_sync.crawler.progress import ProgressStore
+from swift_s3_sync.surroundings import SurroundingsError, check_swift_dir
 
 
 def collect(config, now=None):
@@ -120,14 +125,30 @@ def main(argv=None):
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         config = load_config(args.config)
+        report = collect(config)
     except ConfigError as err:
         sys.stderr.write('swift-s3-sync-status: %s\n' % err)
         return 2
-    report = collect(config)
+    except OSError as err:
+        sys.stderr.write('swift-s3-sync-status: status_dir %r: %s\n' % (
+            config.status_dir, err.strerror or err))
+        return 2
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + '\n')
     else:
         sys.stdout.write(format_text(report))
+    return _warn_about_swift_dir(config)
+
+
+def _warn_about_swift_dir(config):
+    """1 (after a line on stderr) when the daemon of this node cannot
+    start for want of swift.conf or rings; else 0."""
+    try:
+        check_swift_dir(config.swift_dir)
+    except SurroundingsError as err:
+        sys.stderr.write('swift-s3-sync-status: warning: %s (the daemon '
+                         'cannot start)\n' % err)
+        return 1
     return 0
 
 
