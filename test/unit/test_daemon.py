@@ -45,7 +45,10 @@ class TestCommandLine(unittest.TestCase):
         self.assertNotIn('s3cr3t-value', err)
 
     def test_status_without_progress_says_so(self):
-        config = {'status_dir': self.tmp, 'containers': [{
+        for name in ('swift.conf', 'account.ring.gz', 'container.ring.gz'):
+            open(os.path.join(self.tmp, name), 'w').close()
+        config = {'status_dir': self.tmp, 'swift_dir': self.tmp,
+                  'containers': [{
             'account': 'AUTH_a', 'container': 'c', 'aws_bucket': 'b',
             'aws_identity': 'id', 'aws_secret': 's3cr3t-value'}]}
         code, out, _ = self.run_main(status.main, json.dumps(config))
