@@ -18,9 +18,10 @@ containers
     List of mapping objects (required; may be empty).
 devices, swift_dir
     Swift's devices root ("/srv/node") and configuration directory
-    ("/etc/swift").
+    ("/etc/swift"; swift.conf and rings, see ``surroundings``).
 status_dir
-    Directory for progress and failure records (required).
+    Directory for progress and failure records (required), written only
+    when a record changes.
 items_chunk, workers
     Rows read per container database per step (1000) and rows handled
     concurrently (10).
