@@ -43,8 +43,9 @@ Requests: head, put of a plain object, update_metadata and get make one
 request each, and so does delete of an object the caller HEADed as plain
 (``remote=``); otherwise delete HEADs first (SLO manifests are deleted with
 their segments, DLO segments are listed and deleted, then the manifest); list
-makes one per ``page_size`` names.  swiftclient retries once (re-authenticating on
-401, re-reading the body from the start); the engine retries the rest.
+makes one per ``page_size`` names.  swiftclient retries once
+(re-authenticating on 401, re-reading the body from the start); the engine
+retries the rest.
 
 Errors are RemoteError, ``permanent`` only for a 4xx about the object itself
 (400, 411, 413, ...): 5xx, 408, 429, 498/499, connection errors and timeouts
