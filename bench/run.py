@@ -32,6 +32,18 @@ SCENARIOS = {
 }
 
 
+def _sizes(text):
+    """'1000,10000' -> [1000, 10000] (zeros dropped)."""
+    try:
+        sizes = [int(part) for part in text.split(',') if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError('a number or numbers separated '
+                                         'by commas, not %r' % text)
+    if any(size < 0 for size in sizes):
+        raise argparse.ArgumentTypeError('sizes must not be negative')
+    return [size for size in sizes if size]
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog='python -m bench',
@@ -64,9 +76,9 @@ def parse_args(argv):
                    default='live',
                    help='scenario 4: merge live rows (objects the daemon '
                         'finds gone locally; default) or tombstones')
-    p.add_argument('--containers', type=int, default=1000,
-                   help='scenario 4: mapped containers for the idle pass '
-                        '(1000)')
+    p.add_argument('--containers', type=_sizes, default='1000,10000',
+                   help='scenario 4: mapped containers for the idle pass, '
+                        'one size or several (1000,10000; 0 skips)')
     p.add_argument('--scale-target', default='moto', choices=ALL_TARGETS,
                    help='scenario 4 target (moto)')
     p.add_argument('--large-mib', type=float, default=100,
