@@ -420,6 +420,8 @@ class Mapping(_Settings):
         object.__setattr__(self, '_policy_hash', _sha256(self.policy()))
         object.__setattr__(self, '_signature',
                            _sha256(self.identity())[:16])
+        object.__setattr__(self, '_settings_hash',
+                           _sha256(self.redacted())[:16])
 
     @property
     def per_account(self):
@@ -438,6 +440,10 @@ class Mapping(_Settings):
     def signature(self):
         """Stable short id of this destination, for naming progress files."""
         return self._signature
+
+    def settings_hash(self):
+        """Changes with any setting of the mapping (secrets aside)."""
+        return self._settings_hash
 
     def redacted(self):
         """All settings, with the values of secret keys masked."""

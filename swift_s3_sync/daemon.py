@@ -233,7 +233,7 @@ class Daemon(object):
             return Counters(), 0
         progress = self._open_progress(mapping, container)
         seen_at = time.time()
-        seen = idle.look(root)
+        seen = idle.look(root, mapping.settings_hash())
         if idle.unchanged(progress, seen, seen_at):
             self.unchanged += 1
             return Counters(), progress.rows_behind()

@@ -7,10 +7,12 @@ mapped containers every ``poll_interval``.  A pass that leaves a DB replica
 with nothing for later (both pointers at its last row, no failure waiting
 for a retry, the container neither sharded nor deleted) records in the
 container's progress what the replica's files looked like when the pass
-began: path, node index, replica count, and inode, size and modification
-time of the DB file and of its ``.pending`` file.  The next pass compares
-that with the files as they are: equal means no row, metadata or state can
-have changed, and the DB is not opened at all.  Every write Swift makes to a
+began: the mapping's settings, path, node index, replica count, and inode,
+size and modification time of the DB file and of its ``.pending`` file.
+The next pass compares that with the files as they are: equal means no row,
+metadata or state can have changed, and the DB is not opened at all.  A
+changed setting (say ``sync_container_metadata`` turned on by a reload)
+makes one full pass.  Every write Swift makes to a
 container DB (rows merged from ``.pending``, replication, metadata, delete,
 sharding) changes one of them.
 
@@ -33,11 +35,12 @@ def _file_state(path):
     return [st.st_ino, st.st_size, st.st_mtime_ns]
 
 
-def look(replica):
-    """What ``replica``'s files look like now (JSON-able, comparable)."""
+def look(replica, settings):
+    """What ``replica``'s files look like now under the mapping settings
+    ``settings`` (a short hash): JSON-able, comparable."""
     return [replica.db_path, replica.node_index, replica.replica_count,
             _file_state(replica.db_path),
-            _file_state(replica.db_path + '.pending')]
+            _file_state(replica.db_path + '.pending'), settings]
 
 
 def unchanged(progress, seen, now):

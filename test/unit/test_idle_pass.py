@@ -215,6 +215,16 @@ class TestIdlePass(DaemonTestCase):
             {'X-Container-Meta-Color': ('blue', Timestamp.now().internal)})
         self.assertEqual(1, self.run_pass())
 
+    def test_changed_mapping_setting_makes_one_full_pass(self):
+        self.run_pass()
+        self.run_pass()
+        # Not a policy key: progress is kept, yet the pass must look.
+        mapping = dict(self.config().mappings[0].redacted(),
+                       aws_secret='secret', storage_class='STANDARD_IA')
+        self.daemon = self.make_daemon(containers=[mapping])
+        self.assertEqual(3, self.run_pass())
+        self.assertEqual(0, self.run_pass())
+
     def test_recently_written_db_is_checked_again(self):
         self.run_pass()
         with mock.patch.object(idle, 'QUIET_SECONDS', 3600):
@@ -238,16 +248,16 @@ class TestIdlePass(DaemonTestCase):
 class TestIdleLook(unittest.TestCase):
 
     def test_missing_db_file_is_not_trusted(self):
-        seen = ['/x.db', 0, 3, None, None]
+        seen = ['/x.db', 0, 3, None, None, 'settings']
         self.assertFalse(idle.trustworthy(seen, time.time()))
 
     def test_quiet_files_are_trusted(self):
         now = time.time()
         old = int((now - 60) * 1e9)
         self.assertTrue(idle.trustworthy(
-            ['/x.db', 0, 3, [1, 2, old], None], now))
+            ['/x.db', 0, 3, [1, 2, old], None, 's'], now))
         self.assertFalse(idle.trustworthy(
-            ['/x.db', 0, 3, [1, 2, old], [3, 4, int(now * 1e9)]], now))
+            ['/x.db', 0, 3, [1, 2, old], [3, 4, int(now * 1e9)], 's'], now))
 
 
 if __name__ == '__main__':
