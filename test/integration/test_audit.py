@@ -255,6 +255,10 @@ class AuditContract(object):
         # Only the SLO may need a HEAD: its listing ETag is not Swift's
         # on S3 (a remote Swift lists the same SLO ETag).
         self.assertLessEqual(report['remote_heads'], 1)
+        # --metadata HEADs each object present on both sides, nothing else.
+        status, report = self.audit('--metadata')
+        self.assertEqual(0, status, report)
+        self.assertEqual(2, report['remote_heads'])
 
         self.conn.post_object(self.container, 'slo',
                               headers={'X-Object-Meta-Colour': 'red'})

@@ -9,7 +9,8 @@ import unittest
 from types import SimpleNamespace
 
 from swift.common.utils import Timestamp
-from swift.container.backend import ContainerBroker, encode_timestamps
+from swift.container.backend import SHARDED, UNSHARDED, ContainerBroker, \
+    encode_timestamps
 
 from swift_s3_sync import audit
 from swift_s3_sync.audit_compare import (
@@ -20,7 +21,7 @@ from swift_s3_sync.audit_container import ContainerAudit
 from swift_s3_sync.audit_repair import Repairer
 from swift_s3_sync.config import parse_config
 from swift_s3_sync.crawler.by_name import NameRange, count_rows, \
-    rows_by_name
+    name_ranges, rows_by_name
 from swift_s3_sync.providers.base import DATA, EQUAL, METADATA, \
     RemoteError, RemoteObject
 
@@ -349,6 +350,35 @@ class TestRowsByName(BrokerCase):
         rows = list(rows_by_name(self.range))
         self.assertEqual(1, len(rows))
         self.assertEqual(OTHER, rows[0]['etag'])
+
+
+class TestNameRanges(unittest.TestCase):
+
+    def locator(self, state, held):
+        shards = [SimpleNamespace(account='.shards_AUTH_a', container=c,
+                                  lower_str=lo, upper_str=up)
+                  for c, lo, up in (('s1', '', 'm'), ('s2', 'm', ''))]
+        root_broker = SimpleNamespace(is_deleted=lambda: False,
+                                      get_db_state=lambda: state,
+                                      get_shard_ranges=lambda: shards)
+        replicas = {'c': SimpleNamespace(broker=lambda: root_broker)}
+        replicas.update((c, SimpleNamespace(name=c)) for c in held)
+        return SimpleNamespace(
+            replica=lambda account, container: replicas.get(container))
+
+    def test_root_shards_here_and_elsewhere(self):
+        here, elsewhere = name_ranges(self.locator(UNSHARDED, ()), 'AUTH_a',
+                                      'c')
+        self.assertEqual([('', '')], [(r.lower, r.upper) for r in here])
+        self.assertEqual([], elsewhere)
+        here, elsewhere = name_ranges(self.locator(SHARDED, ('s2',)),
+                                      'AUTH_a', 'c')
+        self.assertEqual([('m', '')], [(r.lower, r.upper) for r in here])
+        self.assertEqual([('', 'm')], elsewhere)
+        self.assertTrue(here[0].holds('n'))
+        self.assertFalse(here[0].holds('m'))
+        self.assertIsNone(name_ranges(SimpleNamespace(
+            replica=lambda a, c: None), 'AUTH_a', 'c'))
 
 
 class TestContainerAudit(BrokerCase):
