@@ -101,16 +101,24 @@ def parse_args(argv):
 
 
 def check_surroundings(config):
-    """One line naming the key when Swift's files are not where the config
-    says."""
-    for name in ('swift.conf', 'container.ring.gz'):
-        path = os.path.join(config.swift_dir, name)
-        if not os.path.isfile(path):
-            raise UsageError("%s: 'swift_dir' %s has no %s" % (
-                config.source, config.swift_dir, name))
+    """What the daemon checks at start-up that the audit needs too (Swift's
+    files, ``devices``, the internal client's config), loading swift.conf
+    on the way; one line naming the key when something is wrong."""
+    from swift_s3_sync import surroundings
+    try:
+        surroundings.check_swift_dir(config.swift_dir)
+        surroundings.use_swift_dir(config.swift_dir)
+        surroundings.check_object_rings(config.swift_dir)
+        surroundings.check_container_ring(config.swift_dir)
+    except surroundings.SurroundingsError as err:
+        raise UsageError('%s: %s' % (config.source, err)) from None
     if not os.path.isdir(config.devices):
-        raise UsageError("%s: 'devices' %s is not a directory" % (
+        raise UsageError('%s: devices %r: no such directory' % (
             config.source, config.devices))
+    path = config.internal_client_conf_path
+    if path and not os.access(path, os.R_OK):
+        raise UsageError('%s: internal_client_conf_path %r: cannot be read'
+                         % (config.source, path))
 
 
 def chosen_mappings(config, args):
@@ -343,9 +351,7 @@ def _setup(config):
     import eventlet
     from swift_s3_sync.crawler.locate import Locator
     from swift_s3_sync.local_swift import LocalSwift, make_internal_client
-    from swift_s3_sync.swift_env import use_swift_dir
-    eventlet.monkey_patch()
-    use_swift_dir(config.swift_dir)
+    eventlet.monkey_patch()   # swift.conf was loaded by the checks
     local = LocalSwift(make_internal_client(
         config.swift_dir, config.internal_client_conf_path,
         user_agent='swift-s3-sync-audit'))
@@ -358,8 +364,8 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         config = load_config(args.config)
-        check_surroundings(config)
         mappings = chosen_mappings(config, args)
+        check_surroundings(config)
     except (ConfigError, UsageError) as err:
         sys.stderr.write('%s: %s\n' % (PROG, err))
         return 2

@@ -430,7 +430,7 @@ class TestCommandLine(unittest.TestCase):
         self.tmp = tempfile.mkdtemp()
         self.swift_dir = os.path.join(self.tmp, 'swift')
         os.mkdir(self.swift_dir)
-        for name in ('swift.conf', 'container.ring.gz'):
+        for name in ('swift.conf', 'account.ring.gz', 'container.ring.gz'):
             open(os.path.join(self.swift_dir, name), 'w').close()
         self.write()
 
@@ -463,7 +463,7 @@ class TestCommandLine(unittest.TestCase):
                              ([], None)):
             if words is None:
                 os.unlink(os.path.join(self.swift_dir, 'container.ring.gz'))
-                words = "'swift_dir'"
+                words = 'container.ring.gz not found'
             status, err = self.run_main(*flags)
             self.assertEqual(2, status, err)
             self.assertEqual(1, err.count('\n'), err)
