@@ -151,7 +151,7 @@ def replica_places(locator, account, container):
                      for n in nodes)
 
 
-# -- progress on a terminal ----------------------------------------------------
+# -- progress on a terminal ---------------------------------------------------
 
 class ProgressBar(object):
     """``label [#####.....] 45% 4500/10000 rows`` on stderr, redrawn at most
@@ -186,7 +186,7 @@ class ProgressBar(object):
             self.stream.flush()
 
 
-# -- the report ------------------------------------------------------------------
+# -- the report ---------------------------------------------------------------
 
 def totals(containers):
     total = {'containers': len(containers), 'local_rows': 0,
@@ -257,7 +257,7 @@ def format_text(report):
     return '\n'.join(lines) + '\n'
 
 
-# -- running ---------------------------------------------------------------------
+# -- running ------------------------------------------------------------------
 
 class Audit(object):
     """Everything one invocation audits, with the clients it shares."""
