@@ -245,6 +245,7 @@ def format_text(report):
         lines.append('skipped %s/%s (%s): %s' % (
             skipped['account'], skipped['container'], skipped['mapping'],
             skipped['reason']))
+    lines.append('metadata compared for %s' % report['checked']['metadata'])
     t = report['totals']
     lines.append('totals: %d containers, %d rows, %d remote objects, '
                  '%d remote HEADs; differences: %s%s' % (
@@ -337,6 +338,12 @@ class Audit(object):
             'failed': self.failures,
             'totals': totals(self.containers),
             'repair': bool(self.args.repair),
+            'checked': {
+                'metadata': 'every object on both sides' if
+                self.args.metadata else 'objects changed since their copy '
+                'was written, and those the listing cannot compare',
+                'max_heads_per_container': self.args.max_heads,
+                'grace_seconds': self.args.grace},
             'consistent': not self.failures and all(
                 c['consistent'] for c in self.containers),
         }
