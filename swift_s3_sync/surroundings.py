@@ -12,7 +12,10 @@ key and the file instead of a traceback.
   objects through all of them;
 * ``devices``: an existing directory;
 * ``status_dir``: a directory it can create and write;
-* ``internal_client_conf_path``, when set: a readable file.
+* ``internal_client_conf_path``, when set: a readable file;
+* the TLS bundles named by the environment (``AWS_CA_BUNDLE`` for S3,
+  ``REQUESTS_CA_BUNDLE`` for Swift remotes, ``SSL_CERT_FILE``), when set:
+  readable files.  sync.json has no key of its own for them.
 
 ``swift-s3-sync-status`` reads only ``status_dir``; it reports problems of
 ``swift_dir`` as a warning (the daemon of this node cannot start), after
@@ -103,6 +106,19 @@ def check_status_dir(status_dir):
                                 'denied)' % status_dir)
 
 
+CA_BUNDLE_VARIABLES = ('AWS_CA_BUNDLE', 'REQUESTS_CA_BUNDLE',
+                       'SSL_CERT_FILE')
+
+
+def check_tls_bundles(environ=os.environ):
+    """A CA bundle named by the environment but missing would fail every
+    HTTPS request, one row at a time: say so once, at start-up."""
+    for variable in CA_BUNDLE_VARIABLES:
+        if environ.get(variable):
+            _readable_file('environment variable ' + variable,
+                           environ[variable])
+
+
 def check_daemon(config):
     """Everything the daemon needs besides the config itself; loads
     swift.conf (use_swift_dir) on the way.  Raises SurroundingsError."""
@@ -117,3 +133,4 @@ def check_daemon(config):
     if config.internal_client_conf_path:
         _readable_file('internal_client_conf_path',
                        config.internal_client_conf_path)
+    check_tls_bundles()

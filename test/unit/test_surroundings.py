@@ -155,6 +155,15 @@ class TestStartUp(unittest.TestCase):
         self.assertEqual(2, code)
         self.assert_one_line(err, 'internal_client_conf_path', '/ic.conf')
 
+    def test_missing_tls_bundle_named_by_the_environment(self):
+        self.whole_swift_dir()
+        missing = self.tmp + '/ca.pem'
+        with mock.patch.object(surroundings, 'check_container_ring'), \
+                mock.patch.dict(os.environ, {'AWS_CA_BUNDLE': missing}):
+            code, _, err = self.run_main(daemon.main)
+        self.assertEqual(2, code)
+        self.assert_one_line(err, 'AWS_CA_BUNDLE', missing, 'not found')
+
     def test_status_warns_that_the_daemon_cannot_start(self):
         code, out, err = self.run_main(status.main)
         self.assertEqual(1, code)
