@@ -44,8 +44,12 @@ def symlink_target(headers):
     return headers.get('x-object-sysmeta-symlink-target')
 
 
-def _split_path(path):
-    container, _, name = unquote(path).lstrip('/').partition('/')
+def _split_path(path, quoted=True):
+    """(container, name) of '/container/name'.  Symlink targets and DLO
+    manifests are stored URL-encoded; SLO segment names are not."""
+    if quoted:
+        path = unquote(path)
+    container, _, name = path.lstrip('/').partition('/')
     return container, name
 
 
@@ -126,7 +130,8 @@ class LocalObjects(object):
                                         hashlib.md5(data).hexdigest(),
                                         len(data), data=data))
                 continue
-            seg_container, seg_name = _split_path(entry['name'])
+            seg_container, seg_name = _split_path(entry['name'],
+                                                  quoted=False)
             if entry.get('sub_slo'):
                 inner = json.loads(self._read_all(account, seg_container,
                                                   seg_name))

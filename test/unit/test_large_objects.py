@@ -172,6 +172,15 @@ class TestStructure(unittest.TestCase):
             [(s.name and s.name[-1], s.size, s.range) for s in segments])
         self.assertEqual(b'hi', segments[-1].data)
 
+    def test_slo_segment_names_are_taken_as_stored(self):
+        # Swift stores SLO segment names unquoted: a '%' is a '%'.
+        manifest = [{'name': '/segs/per%cent/50/0', 'hash': 'a' * 32,
+                     'bytes': 3}]
+        objects = self.objects({('c', 'slo'): json.dumps(manifest).encode()})
+        _, segments = objects.slo_segments('AUTH_a', 'c', 'slo')
+        self.assertEqual([('segs', 'per%cent/50/0')],
+                         [(s.container, s.name) for s in segments])
+
     def test_self_referencing_dlo_leaves_itself_out(self):
         listing = [{'name': 'part-1', 'hash': 'a' * 32, 'bytes': 3},
                    {'name': 'part-manifest', 'hash': 'b' * 32, 'bytes': 0}]
