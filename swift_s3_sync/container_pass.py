@@ -64,7 +64,7 @@ class ContainerPass(object):
         self.now = now
         self.counters = Counters()
         self.stopping = lambda: False
-        self.nothing_left = False
+        self.next_work = 0   # until a run tells: work now
 
     # -- helpers ------------------------------------------------------------
     def _eligible(self, row, now):
@@ -146,18 +146,30 @@ class ContainerPass(object):
         self._primary(broker, db_id, replica)
         self._verify(broker, db_id, replica)
         self._update_backlog(broker, db_id)
-        self.nothing_left = self._nothing_left(broker, db_id)
+        self.next_work = self._next_work(broker, db_id)
         self.progress.save()
         return db_id
 
-    def _nothing_left(self, broker, db_id):
-        """Whether only a change of the DB can give this replica work: both
-        pointers past its last row, no failure waiting for a retry."""
-        if any(not f['permanent'] for f in self.progress.failures.values()):
-            return False
-        return not any(broker.get_items_since(
-            self.progress.pointer(db_id, pointer), 1)
-            for pointer in ('last_row', 'last_verified_row'))
+    def _next_work(self, broker, db_id):
+        """When this replica has work again if its DB does not change:
+        None (only a change brings work), else a time: a failure's retry,
+        or the first row a pointer waits for becoming old enough
+        (``copy_after``, ``verification_slack``).  A walk cut short by a
+        stop has work now."""
+        if self.stopping():
+            return self.now()
+        times = [f['retry_at'] for f in self.progress.failures.values()
+                 if not f['permanent']]
+        waits = (('last_row', self.mapping.copy_after),
+                 ('last_verified_row', max(self.mapping.copy_after,
+                                           self.config.verification_slack
+                                           * 60)))
+        for pointer, wait in waits:
+            first = broker.get_items_since(
+                self.progress.pointer(db_id, pointer), 1)
+            if first:
+                times.append(float(changed_at(first[0])) + wait)
+        return min(times) if times else None
 
     def _sync_container_metadata(self, broker):
         """Copy container metadata when the mapping asks for it and it

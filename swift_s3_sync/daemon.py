@@ -242,8 +242,8 @@ class Daemon(object):
         if not replicas:
             return Counters(), 0
         job = self._crawl(mapping, provider, container, progress, replicas)
-        idle.remember(progress, seen, seen_at,
-                      replicas == [root] and job.nothing_left)
+        idle.remember(progress, seen, seen_at, replicas == [root],
+                      job.next_work)
         progress.save()
         self._report(mapping, job.counters)
         return job.counters, progress.rows_behind()

@@ -3,18 +3,19 @@ to do in them.
 
 Opening a container DB costs about 0.3 ms of CPU (sqlite connection and
 pragmas) before the first row is read, which adds up over thousands of
-mapped containers every ``poll_interval``.  A pass that leaves a DB replica
-with nothing for later (both pointers at its last row, no failure waiting
-for a retry, the container neither sharded nor deleted) records in the
-container's progress what the replica's files looked like when the pass
-began: the mapping's settings, path, node index, replica count, and inode,
-size and modification time of the DB file and of its ``.pending`` file.
-The next pass compares that with the files as they are: equal means no row,
-metadata or state can have changed, and the DB is not opened at all.  A
-changed setting (say ``sync_container_metadata`` turned on by a reload)
-makes one full pass.  Every write Swift makes to a
-container DB (rows merged from ``.pending``, replication, metadata, delete,
-sharding) changes one of them.
+mapped containers every ``poll_interval``.  After a full pass over a
+container that lives in one DB replica (not sharded, not deleted), its
+progress records what the replica's files looked like when the pass began
+(the mapping's settings, path, node index, replica count, and inode, size
+and modification time of the DB file and of its ``.pending`` file) and
+until when nothing is due without a change: the next retry of a failed row,
+or the time the first row a pointer waits for becomes old enough
+(``copy_after``; ``verification_slack`` for rows other nodes own).  A later
+pass that finds the files looking the same before that time does not open
+the DB at all: every write Swift makes to a container DB (rows merged from
+``.pending``, replication, metadata, delete, sharding) changes one of them.
+A changed setting (say ``sync_container_metadata`` turned on by a reload)
+makes one full pass.
 
 A file written within :data:`QUIET_SECONDS` of the look is not trusted: a
 second write within the same clock tick could leave its modification time
@@ -44,10 +45,11 @@ def look(replica, settings):
 
 
 def unchanged(progress, seen, now):
-    """True when the files look as they did when a pass last found nothing
-    to do, and no failure is due for a retry."""
-    return progress.state.get('idle') == seen and \
-        not progress.due_retries(now)
+    """True when the files look as they did after a full pass and nothing
+    is due yet."""
+    mark = progress.state.get('idle')
+    return isinstance(mark, dict) and mark.get('look') == seen and (
+        mark.get('until') is None or now < mark['until'])
 
 
 def trustworthy(seen, seen_at):
@@ -61,9 +63,12 @@ def trustworthy(seen, seen_at):
     return newest <= (seen_at - QUIET_SECONDS) * 1e9
 
 
-def remember(progress, seen, seen_at, nothing_left):
+def remember(progress, seen, seen_at, single_db, next_work):
     """After a full pass: keep ``seen`` (taken at ``seen_at``, before the
-    pass) when the pass left nothing to do and the look can be trusted;
-    else forget any earlier one."""
-    progress.state['idle'] = seen if nothing_left and \
-        trustworthy(seen, seen_at) else None
+    pass) with ``next_work`` (None or the time something is due) when the
+    container lives in one DB, the look can be trusted and nothing is due
+    already; else forget any earlier mark."""
+    keep = single_db and trustworthy(seen, seen_at) and (
+        next_work is None or next_work > seen_at)
+    progress.state['idle'] = {'look': seen, 'until': next_work} \
+        if keep else None

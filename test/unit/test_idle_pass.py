@@ -184,17 +184,32 @@ class TestIdlePass(DaemonTestCase):
         self.assertEqual(0, self.run_pass(handled))
         self.assertEqual(['fresh'], handled)
 
-    def test_a_pass_that_changes_nothing_writes_nothing(self):
-        # Rows held back by copy_after keep the DB from being idle: every
-        # pass looks at it, but none writes while nothing changes.
+    def test_row_held_by_copy_after_waits_without_looking(self):
+        # Until the held row is old enough, nothing can be due: the DB is
+        # not opened and nothing written; then the row goes.
         self.daemon = self.make_daemon(containers=[dict(
             self.config().mappings[0].redacted(), aws_secret='secret',
-            copy_after=3600)])
+            copy_after=1)])
+        handled = []
         self.put('c-1', 'young')
-        self.run_pass()
-        self.run_pass()
+        self.run_pass(handled)
+        self.run_pass(handled)
         before = self.progress_files()
-        self.assertEqual(1, self.run_pass())   # c-2, c-3 are idle
+        self.assertEqual(0, self.run_pass(handled))
+        self.assertEqual(before, self.progress_files())
+        self.assertEqual([], handled)
+        time.sleep(1.1)
+        self.assertEqual(1, self.run_pass(handled))
+        self.assertEqual(['young'], handled)
+
+    def test_a_pass_that_changes_nothing_writes_nothing(self):
+        # A DB that cannot be skipped (here: never trusted) is looked at
+        # every pass; while nothing changes, nothing is written.
+        with mock.patch.object(idle, 'trustworthy', return_value=False):
+            self.run_pass()
+            before = self.progress_files()
+            self.assertEqual(3, self.run_pass())
+            self.assertEqual(3, self.run_pass())
         self.assertEqual(before, self.progress_files())
 
     def test_failure_due_for_retry_is_retried(self):
