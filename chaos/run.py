@@ -125,11 +125,15 @@ class ChaosRun(object):
         deadline = last_fault + self.settings.converge_timeout
         findings = None
         while time.time() < deadline:
-            findings = checker.quick()
-            if findings.clean:
-                findings = checker.full()
+            try:
+                findings = checker.quick()
                 if findings.clean:
-                    return time.time() - last_fault, findings
+                    findings = checker.full()
+                    if findings.clean:
+                        return time.time() - last_fault, findings
+            except Exception as err:
+                # A remote that cannot be read is not converged; say why.
+                self.say('check failed: %s' % err)
             time.sleep(2)
         return None, checker.full()
 

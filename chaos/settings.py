@@ -35,6 +35,9 @@ class Settings(object):
     corruptions: int = 3            # progress files truncated or garbled
     converge_timeout: float = 300.0
     max_size: int = 4 * 1024 * 1024
+    # POSTs to archive containers race the archive's local delete (see
+    # docs/chaos.md, known defects); the short run leaves them out.
+    archive_posts: bool = True
     work_dir: str = None
     keep: bool = False              # keep buckets, containers and work dir
     quiet: bool = False
@@ -50,10 +53,10 @@ class Settings(object):
                    1.6 * (self.outage + self.node_stop) + 10)
 
 
-SHORT = dict(ops=120, rate=3.0, outage=12.0, node_stop=10.0,
+SHORT = dict(ops=200, rate=4.0, outage=15.0, node_stop=10.0,
              status_unwritable=8.0, corruptions=2, kill_every=(5.0, 9.0),
              kill_down=(1.0, 3.0), max_size=3 * 1024 * 1024,
-             converge_timeout=120.0)
+             converge_timeout=120.0, archive_posts=False)
 
 
 def short_settings(**overrides):
@@ -85,6 +88,8 @@ def parse_args(argv):
                         '(a new temporary directory by default)')
     parser.add_argument('--keep', action='store_true',
                         help='leave buckets, containers and work dir')
+    parser.add_argument('--no-archive-posts', action='store_true',
+                        help='no POSTs to archive containers')
     parser.add_argument('--quiet', action='store_true')
     return parser, parser.parse_args(argv)
 
@@ -106,5 +111,7 @@ def settings_from(argv):
                 ', '.join(sorted(unknown)), ', '.join(FAULTS)))
     faults = tuple(f for f in faults
                    if not getattr(args, 'no_' + f.replace('-', '_')))
+    if args.no_archive_posts:
+        base['archive_posts'] = False
     return Settings(seed=args.seed, faults=faults, keep=args.keep,
                     quiet=args.quiet, **base)

@@ -56,6 +56,7 @@ class Writer(object):
         self.conn = conn_factory()
         self.model = model
         self.containers = sorted(containers)
+        self.kinds = dict(containers)
         self.settings = settings
         self.rng = random.Random(settings.seed)
         self.log = log
@@ -106,6 +107,10 @@ class Writer(object):
             if kind in ('overwrite', 'post', 'delete'):
                 kind = 'put-new'
         meta = metadata(self.rng, index)
+        if kind == 'post' and not self.settings.archive_posts and \
+                self.kinds[container] == 'archive':
+            self._count('post-skipped')
+            return
         if kind in ('put-new', 'overwrite'):
             self._put(container, name, meta, kind)
         elif kind == 'slo':
