@@ -18,8 +18,8 @@ Before it starts (and on SIGHUP) it checks what lies around the config:
 naming the key and the file, and exit status 2.
 
 A pass writes a progress file only when something changed, and does not
-open a container DB whose files did not change since a pass found nothing
-to do in it (see ``crawler.idle``).  A progress file that cannot be read or
+open a container DB whose files did not change since the last full pass
+over it until something is due (see ``crawler.idle``).  A progress file that cannot be read or
 written is one error line (the first few per pass), its container is
 skipped and the file left as it was; a corrupted one is one warning line
 and its container starts over from row 0.  Each pass ends with a line
