@@ -287,6 +287,23 @@ class TestProgressFiles(DaemonTestCase):
         self.run_pass(handled)
         self.assertEqual(['a'], handled)
 
+    def test_reload_onto_a_broken_swift_dir_keeps_the_old_config(self):
+        broken = dict(json.loads(json.dumps({
+            'status_dir': self.status_dir, 'devices': self.devices,
+            'swift_dir': self.tmp + '/gone', 'containers': []})))
+        path = os.path.join(self.tmp, 'sync.json')
+        with open(path, 'w') as f:
+            json.dump(broken, f)
+        self.daemon.config_path = path
+        old = self.daemon.config
+        self.daemon.reload_requested = True
+        self.daemon.maybe_reload()
+        self.assertIs(old, self.daemon.config)
+        errors = self.logger.text('error').splitlines()
+        self.assertEqual(1, len(errors), errors)
+        self.assertIn('config not reloaded', errors[0])
+        self.assertIn("swift_dir '%s/gone'" % self.tmp, errors[0])
+
     def test_many_problems_are_counted_not_listed(self):
         self.run_pass()
         for name in self.names:
