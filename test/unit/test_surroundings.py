@@ -288,9 +288,8 @@ class TestProgressFiles(DaemonTestCase):
         self.assertEqual(['a'], handled)
 
     def test_reload_onto_a_broken_swift_dir_keeps_the_old_config(self):
-        broken = dict(json.loads(json.dumps({
-            'status_dir': self.status_dir, 'devices': self.devices,
-            'swift_dir': self.tmp + '/gone', 'containers': []})))
+        broken = {'status_dir': self.status_dir, 'devices': self.devices,
+                  'swift_dir': self.tmp + '/gone', 'containers': []}
         path = os.path.join(self.tmp, 'sync.json')
         with open(path, 'w') as f:
             json.dump(broken, f)
