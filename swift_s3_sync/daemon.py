@@ -220,7 +220,11 @@ class Daemon(object):
             if self.problems <= PROBLEMS_LOGGED:
                 self.logger.error('%s: %s skipped this pass: %s',
                                   mapping.label, container, err)
-            return Counters(), 0
+        except Exception:
+            # A bug must not stop the other containers.
+            self.logger.exception('%s: pass over %s failed', mapping.label,
+                                  container)
+        return Counters(), 0
 
     def sync_container(self, mapping, provider, container):
         """One pass over this node's DBs of one container: (counters, rows

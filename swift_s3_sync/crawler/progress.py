@@ -55,9 +55,18 @@ def _name(part):
 
 
 def _looks_like_progress(state):
-    return isinstance(state, dict) and all(
-        isinstance(state.get(key, {}), dict)
-        for key in ('dbs', 'failures', 'backlog'))
+    if not isinstance(state, dict) or not all(
+            isinstance(state.get(key, {}), dict)
+            for key in ('dbs', 'failures', 'backlog')):
+        return False
+    return all(isinstance(f, dict) and isinstance(f.get('row'), dict) and
+               isinstance(f.get('retry_at'), (int, float)) and
+               'permanent' in f
+               for f in state.get('failures', {}).values()) and all(
+        isinstance(db, dict) and
+        isinstance(db.get('last_row', 0), int) and
+        isinstance(db.get('last_verified_row', 0), int)
+        for db in state.get('dbs', {}).values())
 
 
 class ContainerProgress(object):

@@ -246,6 +246,21 @@ class TestProgressFiles(DaemonTestCase):
         with open(self.progress_path('c-1')) as f:
             json.load(f)   # replaced by a good one
 
+    def test_valid_json_that_is_no_progress_record_starts_over(self):
+        self.put('c-1', 'obj')
+        handled = []
+        self.run_pass(handled)
+        path = self.progress_path('c-1')
+        with open(path) as f:
+            state = json.load(f)
+        state['failures'] = {'obj': 1}
+        with open(path, 'w') as f:
+            json.dump(state, f)
+        self.run_pass(handled)
+        self.assertEqual(['obj', 'obj'], handled)
+        self.assertIn('not a progress record', self.logger.text('warning'))
+        self.assertNotIn('Traceback', self.logger.text())
+
     def test_unreadable_file_is_one_error_and_left_alone(self):
         self.put('c-1', 'obj')
         self.put('c-2', 'other')
