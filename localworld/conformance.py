@@ -2,7 +2,7 @@
 cloud-shunt change anything Swift does?
 
     scripts/conformance [--quick] [--runs RUN,...] [--suites FILE,...]
-                        [-k EXPR] [--json PATH|-]
+                        [-k EXPR] [--code DIR] [--json PATH|-]
 
 The tests are the ``test/functional`` tree of the installed Swift's source
 distribution (``pip download --no-binary :all: --no-deps swift==VERSION``,
@@ -55,8 +55,15 @@ Files: ``<world>/conformance/`` holds each run's proxy config, sync config,
 func.conf, pytest log (``<run>/pytest.log``) and outcomes
 (``<run>/results.json``); proxy logs are in ``<world>/conformance/logs/``.
 After each run with cloud-shunt the distinct exceptions of its proxy log are
-summarised (the full tracebacks are in the log).  Only processes recorded
-under ``<world>/conformance/pids/`` are ever stopped.
+summarised (the full tracebacks are in the log).  ``--code DIR`` makes the
+proxies load the ``swift_s3_sync`` package in DIR instead of the checkout's
+(e.g. an older revision, to reproduce a failure).
+
+Only the proxies this program started are stopped (recorded under
+``<world>/conformance/pids/``, and by PID if a world restart wiped that).
+Two invocations on one world wait for each other (a lock file beside the
+world directory).  A restart of the source cluster during a run makes the
+run fail: its outcomes would mean nothing.
 """
 import argparse
 import collections
