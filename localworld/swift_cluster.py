@@ -15,6 +15,7 @@ import getpass
 import json
 import os
 import subprocess
+import time
 import urllib.request
 from importlib import metadata
 
@@ -131,7 +132,8 @@ class SwiftCluster(Service):
                       '[object-auditor]\n',
             'container': '[container-replicator]\n[container-auditor]\n'
                          '[container-sync]\n[container-sharder]\n'
-                         '[container-updater]\nconcurrency = 1\n',
+                         '[container-updater]\nconcurrency = 1\n'
+                         'containers_per_second = 100000\n',
             'account': '[account-replicator]\n[account-auditor]\n'
                        '[account-reaper]\n',
         }[server]
@@ -256,20 +258,46 @@ class SwiftCluster(Service):
                          deadline, pid=self._pids['proxy'],
                          log=self._log('proxy'))
 
+    def update_container(self, account, container, timeout=60):
+        """The container-updater for one container's DB replicas: its
+        object count and bytes reach the account listing at once."""
+        argv = self._runner('update-container', self.swift_dir, account,
+                            container) + [
+            self._conf_path(node, 'container')
+            for node in range(1, self.nodes + 1)]
+        done = subprocess.run(argv, cwd=procs.REPO_ROOT, timeout=timeout,
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+        if done.returncode:
+            raise WorldError('%s: updating %s/%s failed: %s' % (
+                self.name, account, container, done.stdout.decode(
+                    'utf-8', 'replace').strip()[-500:]))
+
     def update_accounts(self, timeout=120):
         """One container-updater pass on every node, so that account
         listings and HEADs show the containers' current object counts and
         bytes.  Raises WorldError when a pass fails."""
-        for node in range(1, self.nodes + 1):
-            argv = self._runner('once', self.swift_dir,
-                                self._conf_path(node, 'container'),
-                                'swift.container.updater:ContainerUpdater')
-            done = subprocess.run(argv, cwd=procs.REPO_ROOT, timeout=timeout,
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT)
-            if done.returncode:
+        passes = {node: subprocess.Popen(
+            self._runner('once', self.swift_dir,
+                         self._conf_path(node, 'container'),
+                         'swift.container.updater:ContainerUpdater'),
+            cwd=procs.REPO_ROOT, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT) for node in range(1, self.nodes + 1)}
+        deadline = time.time() + timeout
+        for node, proc in passes.items():
+            try:
+                output, _ = proc.communicate(
+                    timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                for other in passes.values():
+                    other.kill()
+                    other.wait()
+                raise WorldError('%s container-updater on node %d took over '
+                                 '%d s (is a storage node stopped?)' % (
+                                     self.name, node, timeout))
+            if proc.returncode:
                 raise WorldError('%s container-updater on node %d failed: %s'
-                                 % (self.name, node, done.stdout.decode(
+                                 % (self.name, node, output.decode(
                                      'utf-8', 'replace').strip()[-500:]))
 
     def _log(self, name):

@@ -237,6 +237,9 @@ class ShuntTargetTests(object):
     target is a ShuntWorld subclass that mixes it in)."""
 
     name = 'archiv\u00e9/\u2603 object'
+    # The listing formats paged through: xml and plain are listing_formats'
+    # work on the same JSON, so one target checks them (see TestShuntMoto).
+    listing_formats = ('json',)
 
     def test_archived_object_whole_and_ranges(self):
         mapping = self.mapping()
@@ -428,14 +431,14 @@ class ShuntTargetTests(object):
     def test_listing_splice(self):
         mapping = self.mapping(show_remote_location=True)
         self.use(mapping)
-        local_only = ['l-%03d' % i for i in range(100)] + [
-            'dir%d/l-%03d' % (i % 3, i) for i in range(40)] + [
-            'ldir/\u00e9-%d' % i for i in range(10)]
-        remote_only = ['r-%03d \u2603' % i for i in range(100)] + [
-            'dir%d/r-%03d' % (i % 3, i) for i in range(40)] + [
-            'rdir/x-%d' % i for i in range(10)]
-        shared = ['s-%03d' % i for i in range(40)] + [
-            'dir1/s-%03d' % i for i in range(10)]
+        local_only = ['l-%03d' % i for i in range(50)] + [
+            'dir%d/l-%03d' % (i % 3, i) for i in range(20)] + [
+            'ldir/\u00e9-%d' % i for i in range(5)]
+        remote_only = ['r-%03d \u2603' % i for i in range(50)] + [
+            'dir%d/r-%03d' % (i % 3, i) for i in range(20)] + [
+            'rdir/x-%d' % i for i in range(5)]
+        shared = ['s-%03d' % i for i in range(20)] + [
+            'dir1/s-%03d' % i for i in range(5)]
         put_concurrently(lambda n: self.conn.put_object(
             self.container, n, b'local'), local_only + shared)
         put_concurrently(lambda n: self.put_remote(mapping, n, b'remote!'),
@@ -443,13 +446,13 @@ class ShuntTargetTests(object):
         location = remote_location(parsed_mapping(mapping),
                                    self.provider(mapping), self.container)
         names = sorted(set(local_only + remote_only + shared))
-        self.assertEqual(350, len(names))
+        self.assertEqual(175, len(names))
 
         started = time.time()
         for delimiter in ('', '/'):
             for reverse in (False, True):
                 want = expected_listing(names, delimiter, reverse)
-                for fmt in ('json', 'xml', 'plain'):
+                for fmt in self.listing_formats:
                     got, pages = self.page_through(fmt, delimiter, reverse)
                     self.assertEqual(want, [k for k, _ in got],
                                      (fmt, delimiter, reverse))
@@ -475,10 +478,10 @@ class ShuntTargetTests(object):
                                              full_listing=True)
         self.assertEqual(names, [e['name'] for e in listing])
         _, listing = self.conn.get_container(
-            self.container, prefix='dir1/', marker='dir1/l-010',
-            end_marker='dir1/s-005')
+            self.container, prefix='dir1/', marker='dir1/l-004',
+            end_marker='dir1/s-003')
         self.assertEqual([n for n in names if n.startswith('dir1/')
-                          and 'dir1/l-010' < n < 'dir1/s-005'],
+                          and 'dir1/l-004' < n < 'dir1/s-003'],
                          [e['name'] for e in listing])
         self.assertNotIn(self.provider(mapping).mapping.aws_secret,
                          json.dumps(listing))
@@ -535,6 +538,7 @@ class TestShuntS3api(ShuntTargetTests, ShuntWorld):
 
 
 class TestShuntMoto(ShuntTargetTests, ShuntWorld):
+    listing_formats = ('json', 'xml', 'plain')
     target = 'moto'
 
 

@@ -12,7 +12,7 @@ from localworld import procs
 from localworld import world as localworld
 from test.integration.world import (
     get_world, remove_container, s3_client, swift_conn, unique,
-    update_accounts)
+    update_account_stats)
 
 MiB = 1024 * 1024
 
@@ -29,7 +29,8 @@ class TestSourceSwift(unittest.TestCase):
     def test_account_statistics_on_demand(self):
         self.conn.put_object(self.container, 'a', b'abc')
         self.conn.put_object(self.container, 'b', b'de')
-        update_accounts()
+        account = self.conn.get_auth()[0].rsplit('/', 1)[1]
+        update_account_stats(account, self.container)
         _, listing = self.conn.get_account(prefix=self.container)
         self.assertEqual([(self.container, 2, 5)], [
             (c['name'], c['count'], c['bytes']) for c in listing])

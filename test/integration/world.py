@@ -31,10 +31,14 @@ def get_world():
     return _description
 
 
-def update_accounts():
-    """One container-updater pass on every node (the world runs none in
+def update_account_stats(account, container, cluster='source'):
+    """The container-updater for one container (the world runs none in
     the background), for tests that read account statistics."""
-    localworld.update_accounts(out=io.StringIO())
+    from localworld.swift_cluster import SwiftCluster
+    world = get_world()
+    for service in localworld.services(world['world_dir'], sys.executable):
+        if isinstance(service, SwiftCluster) and service.name == cluster:
+            service.update_container(account, container)
 
 
 def remove_container(conn, container):
