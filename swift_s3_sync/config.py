@@ -74,9 +74,11 @@ custom_prefix
 copy_after
     Seconds an object must be unchanged before it is copied (0).
 retain_local, retain_local_segments
-    false makes the mapping an archive: local objects (and, unless
-    retain_local_segments, their segments) are deleted once their copy is
-    verified. Defaults true and false.
+    retain_local false makes the mapping an archive: local objects are
+    deleted once their copy is verified (default true).  The segments of an
+    archived large object are always kept locally for now: deleting them
+    is not built (other manifests may share them), so retain_local_segments
+    is accepted (default false) but changes nothing yet.
 propagate_delete
     Delete the remote copy when the local object is deleted (true). An
     archive must set it to false, or deleting the archived local object
