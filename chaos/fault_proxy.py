@@ -163,7 +163,7 @@ class FaultProxy(object):
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _serve
         return Handler
 
-    # -- one request ------------------------------------------------------------
+    # -- one request ----------------------------------------------------------
     @staticmethod
     def _read_body(handler):
         length = handler.headers.get('Content-Length')

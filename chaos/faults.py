@@ -148,7 +148,8 @@ def _last_line(path):
 class Timeline(object):
     """Timed faults at fractions of the writing window ``span``."""
 
-    def __init__(self, settings, world, stage, plan, log):
+    def __init__(self, settings, world, stage, plan, log,
+                 names=lambda: ()):
         self.settings = settings
         self.world = world
         self.stage = stage
@@ -158,7 +159,8 @@ class Timeline(object):
         node_count = len(world['source']['nodes'])
         self.stop_node = self.rng.randint(1, node_count)
         self.status_node = self.rng.randint(1, node_count)
-        self.stopper = NodeStopper(world, self.stop_node)
+        self.stopper = NodeStopper(world, self.stop_node, stage.work_dir,
+                                   names)
         self.status = StatusFaults(os.path.join(
             stage.work_dir, 'status-node%d' % self.status_node))
         self.events = []
@@ -196,7 +198,7 @@ class Timeline(object):
             _, action = self.events.pop(0)
             action()
 
-    # -- the faults -------------------------------------------------------------
+    # -- the faults -----------------------------------------------------------
     def _outage_on(self):
         self.plan.outage = True
         self.outage_started = time.time()

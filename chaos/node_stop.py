@@ -4,10 +4,13 @@ The two world processes (``source-object-N``, ``source-container-N``) are
 stopped by their recorded PIDs (``localworld.procs.stop``: SIGTERM, then
 SIGKILL) after their command lines are saved, and started again with the
 same command lines under the same names, so the world is as it was.  While
-the node is down, writes go to handoff object servers and the updates of
-its container DB replica wait as async pendings on the other object
-servers; once it is back, one object-updater pass per node delivers them,
-as the object-updater of a production node does in the background.
+the node is down, writes go to handoff object servers, the updates of its
+container DB replica wait as async pendings, and the objects it holds
+become older than the others' copies.  Once it is back, one object-updater
+pass and one object-replicator pass (ssync, with a config written to
+``work_dir``) per node deliver the updates and bring its objects up to
+date, as a production node's background daemons do; without them a read
+may get the node's old copy for as long as the world runs.
 
 :meth:`NodeStopper.restore` is safe to call any number of times; the run
 calls it from ``finally`` and on Ctrl-C.
@@ -28,10 +31,14 @@ def _cmdline(pid):
 
 class NodeStopper(object):
 
-    def __init__(self, world, node):
+    def __init__(self, world, node, work_dir, names=lambda: ()):
+        """``names()``: the (account, container, object) whose partitions
+        the replicator pass brings up to date."""
         self.world = world
+        self.work_dir = work_dir
+        self.names = names
         self.node = node
-        self.names = ['source-%s-%d' % (s, node) for s in SERVERS]
+        self.procs = ['source-%s-%d' % (s, node) for s in SERVERS]
         self.saved = {}   # name -> argv, while stopped
 
     @property
@@ -40,9 +47,9 @@ class NodeStopper(object):
 
     def stop(self):
         recorded = procs.recorded(self.world['world_dir'])
-        for name in self.names:
+        for name in self.procs:
             self.saved[name] = _cmdline(recorded[name])
-        procs.stop(self.world['world_dir'], self.names)
+        procs.stop(self.world['world_dir'], self.procs)
 
     def restore(self, timeout=30):
         if not self.saved:
@@ -60,22 +67,52 @@ class NodeStopper(object):
                 lambda: procs.port_answers(info['ports'][server]),
                 'source %s server %d' % (server, self.node), deadline)
         self.saved = {}
-        self.deliver_async_pendings()
+        self.catch_up()
 
-    def deliver_async_pendings(self):
+    def catch_up(self):
+        """One updater pass, then one replicator pass, on every node (the
+        nodes in parallel)."""
         swift_dir = self.world['source']['swift_dir']
-        python = self._python()
-        passes = [subprocess.Popen(
-            [python, '-m', 'localworld.run_swift', 'once', swift_dir,
-             os.path.join(swift_dir, 'node%d' % node, 'object-server.conf'),
-             'swift.obj.updater:ObjectUpdater'],
-            cwd=procs.REPO_ROOT, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-            for node in range(1, len(self.world['source']['nodes']) + 1)]
-        for updater in passes:
-            updater.wait(timeout=120)
+        nodes = range(1, len(self.world['source']['nodes']) + 1)
+        updater = ['-m', 'localworld.run_swift', 'once', swift_dir]
+        self._each(nodes, lambda n: updater + [
+            self._conf(n), 'swift.obj.updater:ObjectUpdater'])
+        partitions = self._partitions()
+        if partitions:
+            self._each(nodes, lambda n: ['-m', 'chaos.replicate', swift_dir,
+                                         self._conf(n), partitions])
+
+    def _each(self, nodes, argv_for):
+        running = [subprocess.Popen(
+            [self._python()] + argv_for(node), cwd=procs.REPO_ROOT,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for node in nodes]
+        for one in running:
+            one.wait(timeout=300)
+
+    def _partitions(self):
+        from swift.common.ring import Ring
+        from swift_s3_sync.swift_env import use_swift_dir
+        use_swift_dir(self.world['source']['swift_dir'])
+        ring = Ring(self.world['source']['swift_dir'], ring_name='object')
+        return ','.join(str(p) for p in sorted(
+            {ring.get_part(*name) for name in self.names()}))
+
+    def _conf(self, node):
+        """The node's object-server.conf with ssync replication (the
+        world runs no rsync daemon)."""
+        source = os.path.join(self.world['source']['swift_dir'],
+                              'node%d' % node, 'object-server.conf')
+        path = os.path.join(self.work_dir, 'object-node%d.conf' % node)
+        with open(source) as f:
+            text = f.read()
+        with open(path, 'w') as f:
+            f.write(text.replace('[object-replicator]\n',
+                                 '[object-replicator]\nsync_method = ssync\n'
+                                 'concurrency = 2\n'))
+        return path
 
     def _python(self):
         argv = _cmdline(procs.recorded(self.world['world_dir'])[
-            self.names[0]])
+            self.procs[0]])
         return argv[0]

@@ -70,7 +70,7 @@ class ChaosRun(object):
                                              message))
             self.out.flush()
 
-    # -- the run ----------------------------------------------------------------
+    # -- the run --------------------------------------------------------------
     def run(self):
         try:
             self.stage.build()
@@ -88,10 +88,11 @@ class ChaosRun(object):
         self.keeper = DaemonKeeper(
             self.stage.daemons, self.log, random.Random(s.seed * 101 + 7),
             s.kill_every, s.kill_down, kill=s.enabled('kill'))
-        self.timeline = Timeline(s, self.world, self.stage, self.plan,
-                                 self.log)
         self.writer = Writer(lambda: source_conn(self.world), self.model,
                              self.stage.containers, s, log=self.say)
+        self.timeline = Timeline(
+            s, self.world, self.stage, self.plan, self.log,
+            lambda: self.writer.every_name(self.stage.account))
         self._start_watchers()
         self.keeper.start()
         self.plan.active = True
@@ -223,7 +224,7 @@ class ChaosRun(object):
             audit_consistent=audit[0], audit_problems=audit[1],
             audit_replicas=audit[2], **counts)
 
-    # -- leaving the world as it was ----------------------------------------------
+    # -- leaving the world as it was ------------------------------------------
     def _clean_up(self):
         if self.writer is not None:
             self.writer.stop = True

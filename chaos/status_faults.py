@@ -15,6 +15,7 @@ re-send nothing that is already current remotely.
 import os
 import stat
 import subprocess
+import time
 
 CORRUPTIONS = ('empty', 'half', 'garbage')
 
@@ -68,10 +69,22 @@ class StatusFaults(object):
             self.mounted = True
         return True
 
+    def _is_mounted(self):
+        target = os.path.realpath(self.status_dir)
+        with open('/proc/self/mounts') as f:
+            return any(line.split()[1] == target for line in f)
+
     def _unmount(self):
-        subprocess.run(['umount', self.status_dir], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        self.mounted = False
+        """Unmount; a busy mount (a daemon reading a file in it) is tried
+        again, then detached lazily, so it never outlives the fault."""
+        for argv in [['umount', self.status_dir]] * 10 + \
+                [['umount', '-l', self.status_dir]]:
+            subprocess.run(argv, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            if not self._is_mounted():
+                break
+            time.sleep(0.2)
+        self.mounted = self._is_mounted()
 
     def restore(self):
         if self.mounted:

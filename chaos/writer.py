@@ -25,7 +25,8 @@ MIX = (('put-new', 30), ('overwrite', 20), ('slo', 5), ('post', 25),
 SIZES = ((5, 0, 0), (35, 1, 1024), (30, 1025, 64 * 1024),
          (22, 64 * 1024 + 1, 512 * 1024), (8, 512 * 1024 + 1, None))
 WORDS = ('\u00f6bj\u00e9t', '\u2603 snow', '\u65e5\u672c\u8a9e',
-         'emoji \U0001f419', 'per%cent', 'plus+sign', 'a&b', 'caf\u00e9 au lait')
+         'emoji \U0001f419', 'per%cent', 'plus+sign', 'a&b',
+         'caf\u00e9 au lait')
 CONTENT_TYPES = ('application/octet-stream', 'text/plain',
                  'image/x-chaos', 'application/json; charset=utf-8')
 SEGMENT_SIZES = (100 * 1024, 1024 * 1024)
@@ -63,14 +64,21 @@ class Writer(object):
         self.serial = 0
         self.counts = {}
         self.uncertain = set()
+        self.segments = []   # (container, name) of SLO segments written
         self.stop = False
         self.finished_at = None
 
-    # -- choices ------------------------------------------------------------
+    # -- choices --------------------------------------------------------------
     def _size(self):
         weights = [w for w, _, _ in SIZES]
         _, low, high = self.rng.choices(SIZES, weights)[0]
         return self.rng.randint(low, high or self.settings.max_size)
+
+    def every_name(self, account):
+        """(account, container, name) of everything written so far."""
+        names = [(c, n) for c in self.containers
+                 for n in self.model.names(c)] + list(self.segments)
+        return [(account, c, n) for c, n in names]
 
     def _live_name(self, container):
         live = sorted(self.model.live(container))
@@ -147,6 +155,7 @@ class Writer(object):
                 self._count('slo-segment-failed')
                 self.log('segment %s/%s failed: %s' % (container, path, err))
                 return
+            self.segments.append((container + '_segments', path))
             segments.append({'path': '/%s_segments/%s' % (container, path),
                              'etag': etag, 'size_bytes': len(body)})
             etags.append(etag)
