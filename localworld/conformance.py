@@ -557,6 +557,9 @@ class Run(object):
                     self.bucket, type(err).__name__))
 
     def _collect(self, exit_code):
+        if not os.path.isdir(self.dir):
+            raise WorldError('the world directory was wiped during the %s '
+                             'run (a world restart); run again' % self.name)
         path = os.path.join(self.dir, 'results.json')
         if not os.path.exists(path):
             raise WorldError('the %s run recorded no outcomes (pytest exit '
