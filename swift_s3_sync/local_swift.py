@@ -117,10 +117,23 @@ class LocalSwift(object):
         object servers refuse it (409) when newer data exists.  They compare
         against the data timestamp only, so a newer POST is checked for
         first: its metadata has not been copied yet.
+
+        False when the object is gone or newer (its own row follows).  A
+        HEAD that answers with an *older* version came from a replica that
+        is behind (a node back from an outage): LocalError (transient), so
+        the row is tried again instead of leaving the object local for good.
         """
         ts = Timestamp(timestamp)
         current = self.head(account, container, name)
-        if current is None or object_timestamp(current) != ts:
+        if current is None:
+            return False
+        current_ts = object_timestamp(current)
+        if current_ts < ts:
+            raise LocalError('%s/%s not archived yet: a replica answered with '
+                             'version %s, older than the %s copied' % (
+                                 container, name, current_ts.internal,
+                                 ts.internal))
+        if current_ts != ts:
             return False
         delete_ts = Timestamp(ts, offset=ts.offset + 1)
         try:
