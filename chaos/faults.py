@@ -167,6 +167,7 @@ class Timeline(object):
         self.restores = []
         self.outage_started = None
         self.ro_started = None
+        self.node_stopped = False
 
     def plan_events(self, span):
         s = self.settings
@@ -208,6 +209,7 @@ class Timeline(object):
         self.plan.outage = False
 
     def _node_down(self):
+        self.node_stopped = True
         self.stopper.stop()
         self.log.count('node-stop', 'node %d for %.0fs' % (
             self.stop_node, self.settings.node_stop))
@@ -242,9 +244,15 @@ class Timeline(object):
             node, os.path.basename(path)))
 
     def end(self):
-        """Lift every fault still in force (idempotent)."""
+        """Lift every fault still in force (idempotent).  The source proxy
+        keeps sending writes to handoffs for a minute after a node returns
+        (error limiting), so the stopped node catches up once more now that
+        the writer is done."""
         self.events = []
         self.plan.outage = False
         self.plan.active = False
         self._status_rw()
         self.stopper.restore()
+        if self.node_stopped:
+            self.node_stopped = False
+            self.stopper.catch_up()

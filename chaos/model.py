@@ -6,10 +6,14 @@ per successful PUT or POST, and :data:`DELETED` per successful DELETE.  The
 checks compare remotes with the latest entry; the archive watcher accepts a
 remote copy of the version that vanished locally or of any later one.
 
+It also remembers when each name was changed, so a daemon's failure on a
+row that the writer superseded a moment later can be told apart.
+
 The model is shared between the writer thread and the watchers: every
 method takes the lock, and readers get copies.
 """
 import threading
+import time
 
 
 class Version(object):
@@ -50,29 +54,40 @@ class Model(object):
     def __init__(self):
         self.lock = threading.Lock()
         self.history = {}   # (container, name) -> [Version | Deleted]
+        self.changes = {}   # (container, name) -> [time of each change]
         self.seq = 0
 
-    def _next(self):
+    def _next(self, container, name):
+        self.changes.setdefault((container, name), []).append(time.time())
         self.seq += 1
         return self.seq
+
+    def changed_near(self, container, name, when, before, after):
+        """Whether the writer changed ``name`` from ``before`` seconds
+        before ``when`` to ``after`` seconds after it."""
+        with self.lock:
+            return any(when - before <= t <= when + after
+                       for t in self.changes.get((container, name), ()))
 
     def put(self, container, name, etag, meta, content_type, slo=False):
         with self.lock:
             self.history.setdefault((container, name), []).append(
-                Version(self._next(), etag, meta, content_type, slo))
+                Version(self._next(container, name), etag, meta, content_type,
+                        slo))
 
     def post(self, container, name, meta):
         with self.lock:
             versions = self.history.get((container, name))
             if not versions or is_deleted(versions[-1]):
                 return False
-            versions.append(versions[-1].with_meta(self._next(), meta))
+            versions.append(versions[-1].with_meta(
+                self._next(container, name), meta))
             return True
 
     def delete(self, container, name):
         with self.lock:
             self.history.setdefault((container, name), []).append(
-                Deleted(self._next()))
+                Deleted(self._next(container, name)))
 
     def latest(self, container, name):
         with self.lock:

@@ -68,7 +68,8 @@ def format_text(f):
         'archive: %d local deletes verified, %d unverified' % (
             f['archived_verified'], f['unverified_deletes']),
         'failing rows: %d logged, %d seen in swift-s3-sync-status, %d '
-        'excused (daemon killed or status_dir unwritable), %d never seen' % (
+        'excused (daemon killed, status_dir unwritable or row superseded), '
+        '%d never seen' % (
             f['failures_logged'], f['failures_seen'], f['failures_excused'],
             f['failures_unseen']),
         'status at the end: %s' % ('clean' if not f['status_outstanding']
