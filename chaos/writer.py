@@ -231,11 +231,13 @@ class Writer(object):
 
     def _settled(self, container, name, headers, etag, meta, ctype, slo,
                  kind):
-        seen = {k: v for k, v in headers.items()
-                if k.startswith('x-object-meta-')}
+        # The operation's index is in its metadata, in plain ASCII (other
+        # values may come back with another decoding).
+        ours = bool(meta) and \
+            headers.get('x-object-meta-op') == meta.get('x-object-meta-op')
         if kind == 'post':
-            if seen == meta:
+            if ours:
                 self.model.post(container, name, meta)
-        elif kind != 'delete' and headers.get('etag', '').strip('"') == etag \
-                and seen == meta:
+        elif kind != 'delete' and ours and \
+                headers.get('etag', '').strip('"') == etag:
             self.model.put(container, name, etag, meta, ctype, slo)
