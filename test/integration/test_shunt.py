@@ -711,6 +711,23 @@ class TestShuntUnderOtherMiddlewares(ShuntWorld):
                 self.assertEqual(plain.headers.get(header),
                                  merged.headers.get(header), (query, header))
 
+    def test_reserved_metadata_refused_before_swift_stores_it(self):
+        reserved = {'X-Object-Meta-Swift-S3-Sync-Large': 'slo'}
+        resp = self.raw('PUT', self.quoted('planted'), headers=reserved)
+        self.assertEqual(400, resp.status_code)
+        self.assertIn(b'reserved', resp.content)
+        self.assertIsNone(self.local_head('planted'))
+        self.conn.put_object(self.container, 'plain', b'x')
+        resp = self.raw('POST', self.quoted('plain'), headers=reserved)
+        self.assertEqual(400, resp.status_code)
+        self.assertNotIn('x-object-meta-swift-s3-sync-large',
+                         self.local_head('plain'))
+        # Swift's own refusal for a client that may not write at all.
+        token = swift_conn(user='test:tester3').get_auth()[1]
+        resp = self.raw('PUT', self.quoted('planted'), token=False,
+                        headers=dict(reserved, **{'X-Auth-Token': token}))
+        self.assertEqual(403, resp.status_code)
+
     def test_s3api_lists_remote_objects_of_a_merged_bucket(self):
         self.conn.put_object(self.container, 'local', b'l')
         self.put_remote(self.mapping_used, 'remote \u2603', b'r')
