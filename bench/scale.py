@@ -228,7 +228,10 @@ def _account_passes(bench, cleanup, target, ops_log, count):
     node = _node_by_port(world, port)
     # Account updates a busy container server gave up on reach the
     # account listing (which the daemon maps) only through the updater.
-    localworld.update_accounts(out=io.StringIO())
+    try:
+        localworld.update_accounts(out=io.StringIO())
+    except localworld.WorldError as err:
+        R.note('4', 'container-updater pass not finished: %s' % err)
     listed = swiftops('containers', dict(spec, op='count'),
                       ops_log)['listed']
     R.note('4', '%d empty containers created in %s in %.1f s (internal '
