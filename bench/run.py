@@ -125,7 +125,8 @@ def load_world():
     from localworld.procs import WorldError
     try:
         description = localworld.load()
-        live, dead = localworld.running(description['world_dir'])
+        live, dead = localworld.running(description['world_dir'],
+                                           servers_only=True)
         if not dead:
             return description
     except WorldError:

@@ -82,10 +82,19 @@ def load(directory=None):
                          '`python -m localworld up`' % path)
 
 
-def running(directory):
-    """Names of recorded processes that are alive, and of dead ones."""
+# Names of the world's own servers; tests, benchmarks and tools record
+# their processes (daemons, extra proxies) beside them under other names.
+SERVER_PREFIXES = ('source-', 'target-', 'moto', 'ceph-', 'radosgw',
+                   'proxymc')
+
+
+def running(directory, servers_only=False):
+    """Names of recorded processes that are alive, and of dead ones (of
+    the world's own servers only, with ``servers_only``)."""
     live, dead = [], []
     for name, pid in procs.recorded(directory).items():
+        if servers_only and not name.startswith(SERVER_PREFIXES):
+            continue
         (live if procs.alive(pid) else dead).append(name)
     return live, dead
 
@@ -106,7 +115,8 @@ def _check_xattrs(directory):
 
 def up(directory=None, python=sys.executable, out=sys.stdout):
     directory = directory or world_dir()
-    live, dead = running(directory)
+    # A test's daemon that died is no reason to restart the servers.
+    live, dead = running(directory, servers_only=True)
     if live and not dead and os.path.exists(world_file(directory)):
         out.write('local world already up (%d processes)\n' % len(live))
         return load(directory)
