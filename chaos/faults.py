@@ -114,9 +114,7 @@ class DaemonKeeper(object):
         """A daemon nobody killed is gone: a refusal to start (one line,
         e.g. a read-only status_dir) is expected and retried; anything
         else is a crash."""
-        last = _last_line(os.path.join(
-            procs.log_dir(self.daemons.world['world_dir']),
-            self.daemons._name(node) + '.log'))
+        last = _last_line(self.daemons.output(node))
         if last.startswith('swift-s3-sync: '):
             self.log.count('daemon-refused-start', 'node %d: %s' % (
                 node, last.strip()))

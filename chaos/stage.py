@@ -24,6 +24,7 @@ import botocore.config
 import swiftclient
 
 from chaos.fault_proxy import FaultProxy
+from localworld import procs
 from localworld.daemons import SyncDaemons, node_config, s3_mapping
 
 TARGETS = ('moto', 'radosgw')
@@ -52,6 +53,29 @@ def source_conn(world):
     return swiftclient.Connection(
         info['auth_url'], 'test:tester',
         info['users']['test:tester']['key'], retries=2, timeout=30)
+
+
+class ChaosDaemons(SyncDaemons):
+    """SyncDaemons whose processes are recorded in the run's work
+    directory, not the world's: a daemon the run has just SIGKILLed must not
+    make the world look half dead to whoever checks it meanwhile (a
+    half-dead world is restarted whole)."""
+
+    def start(self, nodes=None):
+        for node in nodes or self.nodes:
+            procs.spawn(self.work_dir, self._name(node), self.command(node))
+
+    def pid(self, node):
+        return procs.recorded(self.work_dir).get(self._name(node))
+
+    def stop(self, nodes=None):
+        return procs.stop(self.work_dir,
+                          [self._name(n) for n in nodes or self.nodes])
+
+    def output(self, node):
+        """Where the daemon's stdout and stderr go."""
+        return os.path.join(procs.log_dir(self.work_dir),
+                            self._name(node) + '.log')
 
 
 class MappedContainer(object):
@@ -118,7 +142,7 @@ class Stage(object):
         for target in TARGETS:
             self.proxies[target] = FaultProxy(
                 self.world[target]['endpoint'], self.plan)
-        self.daemons = SyncDaemons(
+        self.daemons = ChaosDaemons(
             self.world, self.work_dir,
             [self.mapping(m) for m in self.mapped], **DAEMON_SETTINGS)
         self._write_audit_configs()
