@@ -33,7 +33,7 @@ ARCHIVE = dict(copy_after=4, retain_local=False, propagate_delete=False)
 # and retry backoff capped so a row that failed during the outage is tried
 # again within seconds of the remote's return (see docs/chaos.md).
 DAEMON_SETTINGS = dict(poll_interval=1, workers=4, verification_slack=1,
-                       retry_initial_delay=2, retry_max_delay=20)
+                       retry_initial_delay=2, retry_max_delay=10)
 
 
 def s3_client(world, target):
