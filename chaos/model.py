@@ -56,6 +56,25 @@ class Model(object):
         self.history = {}   # (container, name) -> [Version | Deleted]
         self.changes = {}   # (container, name) -> [time of each change]
         self.seq = 0
+        self.busy = set()   # names with an operation in flight
+
+    def begin(self, container, name):
+        """An operation on ``name`` is about to be sent: until ``end``, the
+        source may already show its effect while the model does not."""
+        with self.lock:
+            self.busy.add((container, name))
+
+    def end(self, container, name):
+        with self.lock:
+            self.busy.discard((container, name))
+
+    def settled(self, container, name, seq):
+        """Whether ``seq`` is still the latest entry of ``name`` and no
+        operation on it is in flight."""
+        with self.lock:
+            versions = self.history.get((container, name))
+            return (container, name) not in self.busy and bool(versions) \
+                and versions[-1].seq == seq
 
     def _next(self, container, name):
         self.changes.setdefault((container, name), []).append(time.time())

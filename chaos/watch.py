@@ -73,6 +73,8 @@ class ArchiveWatcher(object):
                 self._vanished(container, name, version, provider)
 
     def _vanished(self, container, name, version, provider):
+        if not self.model.settled(container, name, version.seq):
+            return   # the writer is changing it: look again next time
         try:
             self.conn.head_object(container, name,
                                   headers={'X-Newest': 'true'})
@@ -81,12 +83,10 @@ class ArchiveWatcher(object):
             if err.http_status != 404:
                 return
         remote = provider.head(container, name)
+        if not self.model.settled(container, name, version.seq):
+            return   # the writer changed it meanwhile (a DELETE, a PUT)
         self.checked[(container, name)] = version.seq
         later = self.model.since(container, name, version.seq)
-        latest = self.model.latest(container, name)
-        if latest is not None and latest.seq > version.seq and \
-                latest not in later:
-            return   # the writer deleted it meanwhile
         if remote is not None and any(
                 (remote.etag or '').lower() == v.etag and _same_meta(v, remote)
                 for v in later):

@@ -119,14 +119,18 @@ class Writer(object):
                 self.kinds[container] == 'archive':
             self._count('post-skipped')
             return
-        if kind in ('put-new', 'overwrite'):
-            self._put(container, name, meta, kind)
-        elif kind == 'slo':
-            self._slo(container, name, meta)
-        elif kind == 'post':
-            self._post(container, name, meta)
-        else:
-            self._delete(container, name)
+        self.model.begin(container, name)
+        try:
+            if kind in ('put-new', 'overwrite'):
+                self._put(container, name, meta, kind)
+            elif kind == 'slo':
+                self._slo(container, name, meta)
+            elif kind == 'post':
+                self._post(container, name, meta)
+            else:
+                self._delete(container, name)
+        finally:
+            self.model.end(container, name)
 
     # -- operations -----------------------------------------------------------
     def _put(self, container, name, meta, kind):
