@@ -238,9 +238,11 @@ def post(req, provider, container, name, client_headers, not_found,
 
 
 def delete(req, provider, container, name, not_found, extra=None):
-    if provider.head(container, name) is None:
+    remote = provider.head(container, name)
+    if remote is None:
         return not_found
-    provider.delete(container, name)
+    # The HEAD says what kind of object it is: no second look needed.
+    provider.delete(container, name, remote=remote)
     return HTTPNoContent(request=req, headers=extra)
 
 

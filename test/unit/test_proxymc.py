@@ -70,7 +70,7 @@ class Remote(FakeProvider):
     def get_manifest(self, container, name, remote=None):
         return self.manifests.get((container, name))
 
-    def delete(self, container, name):
+    def delete(self, container, name, remote=None):
         self.manifests.pop((container, name), None)
         return super().delete(container, name)
 

@@ -275,7 +275,7 @@ class FakeProvider(object):
             dict(local.headers), body, modified)
         self.updated = local
 
-    def delete(self, container, name):
+    def delete(self, container, name, remote=None):
         self._call('delete', container, name)
         return self.objects.pop((container, name), None) is not None
 
