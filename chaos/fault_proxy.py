@@ -89,6 +89,7 @@ class Uploads(object):
     def __init__(self):
         self.lock = threading.Lock()
         self.requests = 0
+        self.forwarded = 0   # sent on to the remote (not failed here)
         self.stored = 0      # answered 2xx by the remote and passed on
         self.contents = {}   # (path, part, hash) -> requests
 
@@ -107,10 +108,16 @@ class Uploads(object):
         with self.lock:
             self.stored += 1
 
-    def figures(self):
-        """(upload requests, distinct contents, stored uploads)."""
+    def add_forwarded(self):
         with self.lock:
-            return self.requests, len(self.contents), self.stored
+            self.forwarded += 1
+
+    def figures(self):
+        """(upload requests, distinct contents, stored uploads, uploads
+        forwarded to the remote)."""
+        with self.lock:
+            return (self.requests, len(self.contents), self.stored,
+                    self.forwarded)
 
     def repeated(self):
         with self.lock:
@@ -192,6 +199,8 @@ class FaultProxy(object):
         if fault == 'reset':
             handler.close_connection = True
             return _reset(handler.connection)
+        if is_upload:
+            self.uploads.add_forwarded()
         if fault == 'cut' and body:
             return self._cut_upload(handler, method, headers, body)
         status, reason, resp_headers, data = self._forward(

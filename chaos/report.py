@@ -60,10 +60,11 @@ def format_text(f):
         'lost %(lost)d, resurrected %(resurrected)d, stale %(stale)d, '
         'unexpected %(unexpected)d, archive objects left locally '
         '%(archive_left)d' % f,
-        'uploads per object %.3f (%d upload requests, %d stored by the '
-        'remote, for %d distinct contents)' % (
+        'uploads per object %.3f (%d upload requests, %d of them passed on '
+        'to the remote, %d stored, for %d distinct contents)' % (
             f['uploads_per_object'], f['upload_requests'],
-            f['uploads_stored'], f['upload_contents']),
+            f['uploads_forwarded'], f['uploads_stored'],
+            f['upload_contents']),
         'multipart uploads left open: %d' % f['open_uploads'],
         'archive: %d local deletes verified, %d unverified' % (
             f['archived_verified'], f['unverified_deletes']),

@@ -193,8 +193,8 @@ class ChaosRun(object):
     def _figures(self, converge, findings, left, open_uploads, audit):
         counts = findings.counts()
         uploads = [p.uploads.figures() for p in self.stage.proxies.values()]
-        requests, contents, stored = (sum(u[i] for u in uploads)
-                                      for i in range(3))
+        requests, contents, stored, forwarded = (sum(u[i] for u in uploads)
+                                                 for i in range(4))
         repeated = {}
         for proxy in self.stage.proxies.values():
             repeated.update(proxy.uploads.repeated())
@@ -210,7 +210,7 @@ class ChaosRun(object):
             wall_seconds=time.time() - self.started,
             converge_seconds=converge, samples=findings.sample(),
             upload_requests=requests, upload_contents=contents,
-            uploads_stored=stored,
+            uploads_stored=stored, uploads_forwarded=forwarded,
             repeated_uploads=sorted('%s part %s x%d' % (k[0], k[1], n)
                                     for k, n in repeated.items())[:10],
             uploads_per_object=requests / contents if contents else 0.0,
