@@ -19,12 +19,10 @@ import json
 import os
 import uuid
 
-import boto3
-import botocore.config
 import swiftclient
 
 from chaos.fault_proxy import FaultProxy
-from localworld import procs
+from localworld import clients, procs
 from localworld.daemons import SyncDaemons, node_config, s3_mapping
 
 TARGETS = ('moto', 'radosgw')
@@ -37,15 +35,7 @@ DAEMON_SETTINGS = dict(poll_interval=1, workers=4, verification_slack=1,
 
 
 def s3_client(world, target):
-    settings = world[target]
-    return boto3.client(
-        's3', endpoint_url=settings['endpoint'],
-        aws_access_key_id=settings['access_key'],
-        aws_secret_access_key=settings['secret_key'],
-        region_name=settings['region'],
-        config=botocore.config.Config(
-            signature_version='s3v4', s3={'addressing_style': 'path'},
-            retries={'max_attempts': 3}))
+    return clients.s3_client(world[target], max_attempts=3)
 
 
 def source_conn(world):

@@ -1,13 +1,11 @@
 """Propagated deletes on the real local world: one remote DELETE for a plain
 object, and no saved SLO manifest left behind on S3 (deleted with its SLO,
 or when a plain object replaces the SLO)."""
-import hashlib
-import json
 
 import botocore.exceptions
 
 from test.integration.test_sync_daemon import SyncWorld
-from test.integration.world import s3_client
+from test.integration.world import put_slo, s3_client
 
 
 class TestDeleteRequests(SyncWorld):
@@ -26,15 +24,7 @@ class TestDeleteRequests(SyncWorld):
             self.conn.delete_container(container)
 
     def put_slo(self, name, pieces):
-        manifest = []
-        for index, data in enumerate(pieces):
-            segment = '%s/%03d' % (name, index)
-            self.conn.put_object(self.segments, segment, data)
-            manifest.append({'path': '/%s/%s' % (self.segments, segment),
-                             'etag': hashlib.md5(data).hexdigest(),
-                             'size_bytes': len(data)})
-        self.conn.put_object(self.container, name, json.dumps(manifest),
-                             query_string='multipart-manifest=put')
+        put_slo(self.conn, self.container, self.segments, name, pieces)
 
     def manifest_exists(self, name):
         """Whether the raw key of ``name``'s saved manifest is in the

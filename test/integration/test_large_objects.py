@@ -7,7 +7,7 @@ import signal
 
 from test.integration.test_sync_daemon import METADATA_WRITE, TARGETS, \
     SyncWorld
-from test.integration.world import S3_TARGETS, s3_client
+from test.integration.world import S3_TARGETS, put_slo, s3_client
 
 MiB = 1024 * 1024
 
@@ -24,16 +24,8 @@ class LargeObjectWorld(SyncWorld):
         self.conn.put_container(self.segments)
 
     def put_slo(self, name, pieces, headers=None):
-        manifest = []
-        for index, data in enumerate(pieces):
-            seg_name = '%s/%03d' % (name, index)
-            self.conn.put_object(self.segments, seg_name, data)
-            manifest.append({'path': '/%s/%s' % (self.segments, seg_name),
-                             'etag': md5(data), 'size_bytes': len(data)})
-        self.conn.put_object(self.container, name, json.dumps(manifest),
-                             query_string='multipart-manifest=put',
-                             headers=headers or {})
-        return b''.join(pieces)
+        return put_slo(self.conn, self.container, self.segments, name,
+                       pieces, headers)
 
     def put_dlo(self, name, pieces):
         for index, data in enumerate(pieces):

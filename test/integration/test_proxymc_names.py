@@ -27,7 +27,7 @@ from test.integration.test_proxymc import (
 from test.integration.test_proxymc_limits import (
     KEY, USER, OwnProxyMC, json_config)
 from test.integration.test_shunt import proxy_log, write_shunt_config
-from test.integration.world import s3_client, swift_conn, unique
+from test.integration.world import put_slo, s3_client, swift_conn, unique
 
 HEADERS = ('X-Object-Meta-Swift-S3-Sync-Timestamp',
            'X-Object-Meta-Swift-S3-Sync-Etag',
@@ -147,14 +147,7 @@ class TestManifestNamespace(NamesWorld):
         self.s3 = s3_client(self.target)
 
     def put_slo(self, name, pieces):
-        manifest = []
-        for index, piece in enumerate(pieces):
-            segment = '%s/%d' % (name, index)
-            self.pmc.put_object(self.segments, segment, piece)
-            manifest.append({'path': '/%s/%s' % (self.segments, segment),
-                             'etag': md5(piece), 'size_bytes': len(piece)})
-        self.pmc.put_object(self.container, name, json.dumps(manifest),
-                            query_string='multipart-manifest=put')
+        put_slo(self.pmc, self.container, self.segments, name, pieces)
 
     def manifest_of(self, name):
         return json.loads(self.pmc.get_object(

@@ -30,7 +30,7 @@ from localworld.daemons import SyncDaemons, s3_mapping
 from swift_s3_sync.config import parse_config
 from swift_s3_sync.providers import provider_for
 from swift_s3_sync.providers.base import LocalObject
-from test.integration.world import get_world, s3_client, unique
+from test.integration.world import get_world, put_slo, s3_client, unique
 
 MiB = 1024 * 1024
 MAX_FILE_SIZE = 4 * MiB
@@ -195,16 +195,8 @@ class ShuntLargeRestores(unittest.TestCase):
             return f.read()
 
     def put_slo(self, name, pieces, headers):
-        manifest = []
-        for index, data in enumerate(pieces):
-            seg_name = '%s/%03d' % (name, index)
-            self.conn.put_object(self.segments, seg_name, data)
-            manifest.append({'path': '/%s/%s' % (self.segments, seg_name),
-                             'etag': md5(data), 'size_bytes': len(data)})
-        self.conn.put_object(self.container, name, json.dumps(manifest),
-                             query_string='multipart-manifest=put',
-                             headers=headers)
-        return b''.join(pieces)
+        put_slo(self.conn, self.container, self.segments, name, pieces,
+                headers)
 
     def archive_slo(self, name, pieces, daemons):
         """An SLO written locally, archived by the real daemon (the

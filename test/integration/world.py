@@ -6,14 +6,15 @@ that cannot start fails the tests with the launcher's reason: integration
 tests never skip.
 """
 import atexit
+import hashlib
 import io
+import json
 import sys
 import uuid
 
-import boto3
-import botocore.config
 import swiftclient
 
+from localworld import clients
 from localworld import world as localworld
 
 S3_TARGETS = ('s3api', 'moto', 'radosgw')
@@ -60,6 +61,22 @@ def remove_container(conn, container):
             raise
 
 
+def put_slo(conn, container, segments, name, pieces, headers=None):
+    """An SLO ``name`` in ``container`` made of ``pieces`` (bytes), each a
+    segment ``<name>/<NNN>`` in ``segments``; returns the whole body."""
+    manifest = []
+    for index, data in enumerate(pieces):
+        segment = '%s/%03d' % (name, index)
+        conn.put_object(segments, segment, data)
+        manifest.append({'path': '/%s/%s' % (segments, segment),
+                         'etag': hashlib.md5(data).hexdigest(),
+                         'size_bytes': len(data)})
+    conn.put_object(container, name, json.dumps(manifest),
+                    query_string='multipart-manifest=put',
+                    headers=headers or {})
+    return b''.join(pieces)
+
+
 def unique(prefix='c'):
     return '%s-%s' % (prefix, uuid.uuid4().hex[:12])
 
@@ -77,12 +94,4 @@ def s3_settings(target):
 
 
 def s3_client(target):
-    settings = s3_settings(target)
-    return boto3.client(
-        's3', endpoint_url=settings['endpoint'],
-        aws_access_key_id=settings['access_key'],
-        aws_secret_access_key=settings['secret_key'],
-        region_name=settings['region'],
-        config=botocore.config.Config(
-            signature_version='s3v4', s3={'addressing_style': 'path'},
-            retries={'max_attempts': 1}))
+    return clients.s3_client(s3_settings(target))
