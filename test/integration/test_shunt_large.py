@@ -195,8 +195,8 @@ class ShuntLargeRestores(unittest.TestCase):
             return f.read()
 
     def put_slo(self, name, pieces, headers):
-        put_slo(self.conn, self.container, self.segments, name, pieces,
-                headers)
+        return put_slo(self.conn, self.container, self.segments, name, pieces,
+                       headers)
 
     def archive_slo(self, name, pieces, daemons):
         """An SLO written locally, archived by the real daemon (the

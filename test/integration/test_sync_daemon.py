@@ -14,7 +14,7 @@ from swift_s3_sync.config import parse_config
 from swift_s3_sync.providers import provider_for
 from test.integration.counting_proxy import CountingProxy
 from test.integration.world import S3_TARGETS, get_world, s3_client, \
-    swift_conn, unique
+    settle_container, swift_conn, unique
 
 OBJECTS = 200
 TARGETS = S3_TARGETS + ('swift',)
@@ -47,6 +47,8 @@ def put_many(conn_factory, container, indexes, workers=8):
                         headers=object_meta(i))
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         list(pool.map(put, indexes))
+    # Each replica's daemon handles the rows it owns: all must have them.
+    settle_container(conn_factory(), container)
 
 
 def provider_for_target(world, target, bucket, container,
@@ -220,6 +222,7 @@ class TestDeletes(SyncWorld):
             self.mapping('radosgw', propagate_delete=False)])
         daemons.run_once()
         self.conn.delete_object(self.container, object_name(2))
+        settle_container(self.conn, self.container)
         daemons.run_once()
         self.assertNotIn(object_name(2), self.remote_names('moto'))
         self.assertEqual(6, len(self.remote_names('moto')) + 1)

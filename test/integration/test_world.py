@@ -37,12 +37,17 @@ class TestSourceSwift(unittest.TestCase):
 
     def test_quiet_at_rest(self):
         # No background daemon: the world's processes (servers, S3 stores,
-        # Ceph) cost at most 5% of one core while nothing asks them.
+        # Ceph) cost at most 5% of one core while nothing asks them.  Work
+        # the tests before left (Ceph freeing deleted data) may take a
+        # little while to end: up to four windows are measured.
         get_world()
-        window = 10.0
-        used = procs.idle_cpu(localworld.world_dir(), window)
-        self.assertLessEqual(used / window, localworld.IDLE_BUDGET,
-                             '%.2f CPU seconds in %.0f s' % (used, window))
+        window, used = 10.0, []
+        for _ in range(4):
+            used.append(procs.idle_cpu(localworld.world_dir(), window))
+            if used[-1] / window <= localworld.IDLE_BUDGET:
+                return
+        self.fail('CPU seconds of the world in %.0f s windows: %s' % (
+            window, ', '.join('%.2f' % u for u in used)))
 
     def test_put_get_delete(self):
         body = os.urandom(4096)

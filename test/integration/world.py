@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import sys
+import time
 import uuid
 
 import swiftclient
@@ -40,6 +41,63 @@ def update_account_stats(account, container, cluster='source'):
     for service in localworld.services(world['world_dir'], sys.executable):
         if isinstance(service, SwiftCluster) and service.name == cluster:
             service.update_container(account, container)
+
+
+def _source_cluster():
+    from localworld.swift_cluster import SwiftCluster
+    world = get_world()
+    return next(s for s in localworld.services(world['world_dir'],
+                                               sys.executable)
+                if isinstance(s, SwiftCluster) and s.name == 'source')
+
+
+def _replica_rows(account, container):
+    """{(name, created_at, deleted)} of each DB replica of a source
+    container, as sets."""
+    import os
+    from swift.common.ring import Ring
+    from swift.common.utils import hash_path
+    from swift.container.backend import ContainerBroker, DATADIR
+    from swift_s3_sync.swift_env import use_swift_dir
+    info = get_world()['source']
+    use_swift_dir(info['swift_dir'])
+    part, nodes = Ring(info['swift_dir'], ring_name='container').get_nodes(
+        account, container)
+    chash = hash_path(account, container)
+    rows = []
+    for node in nodes:
+        devices = next(n['devices'] for n in info['nodes']
+                       if n['ports']['container'] == node['port'])
+        path = os.path.join(devices, node['device'], DATADIR, str(part),
+                            chash[-3:], chash, chash + '.db')
+        if not os.path.exists(path):
+            rows.append(set())
+            continue
+        broker = ContainerBroker(path, account=account, container=container)
+        rows.append({(r['name'], r['created_at'], r['deleted'])
+                     for r in broker.get_items_since(0, 1000000)})
+    return rows
+
+
+def settle_container(conn, container, timeout=30):
+    """Wait until every DB replica of a source container holds the same
+    rows.  Under load an object server's container update can time out
+    and wait as an async pending; the world runs no object-updater in the
+    background, so one pass is run here when the replicas stay apart."""
+    account = conn.get_auth()[0].rsplit('/', 1)[1]
+    deadline = time.time() + timeout
+    updated = False
+    while True:
+        rows = _replica_rows(account, container)
+        if all(r == rows[0] for r in rows):
+            return
+        if time.time() > deadline:
+            raise AssertionError('the DB replicas of %s/%s never agreed' % (
+                account, container))
+        if not updated and time.time() > deadline - timeout + 2:
+            _source_cluster().run_object_updaters()
+            updated = True
+        time.sleep(0.2)
 
 
 def remove_container(conn, container):
