@@ -28,7 +28,8 @@ from swift_s3_sync.providers.base import LocalObject
 from swift_s3_sync.swift_env import use_swift_dir
 from test.integration.counting_proxy import CountingProxy
 from test.integration.test_sync_daemon import provider_for_target
-from test.integration.world import get_world, s3_client, swift_conn, unique
+from test.integration.world import (
+    get_world, s3_client, settle_container, swift_conn, unique)
 
 # More than one listing page per side, so the count proves "per 1,000".
 MANY = 1050
@@ -128,6 +129,7 @@ class AuditContract(object):
                 headers={'X-Object-Meta-Index': str(i)})
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(put, indexes))
+        settle_container(self.conn, self.container)
 
     def nodes(self):
         """The source nodes the ring places the container DB on."""
@@ -201,6 +203,8 @@ class AuditContract(object):
         self.conn.delete_object(self.container, deleted)
         self.conn.post_object(self.container, meta,
                               headers={'X-Object-Meta-Colour': 'gr\u00fcn'})
+        # The audit reads one DB replica: it must hold the changes.
+        settle_container(self.conn, self.container)
 
         status, report = self.audit()
         self.assertEqual(1, status)
