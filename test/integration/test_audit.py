@@ -29,7 +29,7 @@ from swift_s3_sync.swift_env import use_swift_dir
 from test.integration.counting_proxy import CountingProxy
 from test.integration.test_sync_daemon import provider_for_target
 from test.integration.world import (
-    get_world, s3_client, settle_container, swift_conn, unique)
+    get_world, s3_client, settle_container, swift_conn, unique, wait_listed)
 
 # More than one listing page per side, so the count proves "per 1,000".
 MANY = 1050
@@ -203,8 +203,13 @@ class AuditContract(object):
         self.conn.delete_object(self.container, deleted)
         self.conn.post_object(self.container, meta,
                               headers={'X-Object-Meta-Colour': 'gr\u00fcn'})
-        # The audit reads one DB replica: it must hold the changes.
+        # The audit reads one DB replica: it must hold the changes; and the
+        # remote's listing must show what was planted.
         settle_container(self.conn, self.container)
+        wait_listed(lambda: {stray, stale, newer} <= {
+            o.name for o in self.direct.list(self.container)} and
+            missing not in {o.name for o in self.direct.list(
+                self.container)})
 
         status, report = self.audit()
         self.assertEqual(1, status)

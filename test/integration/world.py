@@ -43,12 +43,28 @@ def update_account_stats(account, container, cluster='source'):
             service.update_container(account, container)
 
 
-def _source_cluster():
+def _cluster(name='source'):
     from localworld.swift_cluster import SwiftCluster
     world = get_world()
     return next(s for s in localworld.services(world['world_dir'],
                                                sys.executable)
-                if isinstance(s, SwiftCluster) and s.name == 'source')
+                if isinstance(s, SwiftCluster) and s.name == name)
+
+
+def wait_listed(check, timeout=30, cluster='target'):
+    """Wait until ``check()`` is true of a listing of one of the world's
+    Swift clusters (the target's s3api and Swift listings lag when a
+    container update timed out under load: one object-updater pass is run
+    then)."""
+    deadline = time.time() + timeout
+    updated = False
+    while not check():
+        if time.time() > deadline:
+            raise AssertionError('the listing never showed the change')
+        if not updated and time.time() > deadline - timeout + 2:
+            _cluster(cluster).run_object_updaters()
+            updated = True
+        time.sleep(0.2)
 
 
 def _replica_rows(account, container):
@@ -95,7 +111,7 @@ def settle_container(conn, container, timeout=30):
             raise AssertionError('the DB replicas of %s/%s never agreed' % (
                 account, container))
         if not updated and time.time() > deadline - timeout + 2:
-            _source_cluster().run_object_updaters()
+            _cluster().run_object_updaters()
             updated = True
         time.sleep(0.2)
 
