@@ -28,10 +28,10 @@ def _cpu_times():
 def reading(world_dir, window=WINDOW):
     """(world CPU share of one core, machine busy share, load average)."""
     sessions = set(procs.recorded(world_dir).values())
-    world_before = procs._sessions_cpu(sessions)
+    world_before = procs.sessions_cpu(sessions)
     busy_before, total_before = _cpu_times()
     time.sleep(window)
-    world = (procs._sessions_cpu(sessions) - world_before) / window
+    world = (procs.sessions_cpu(sessions) - world_before) / window
     busy_after, total_after = _cpu_times()
     machine = (busy_after - busy_before) / max(1, total_after - total_before)
     return world, machine, ' '.join('%.2f' % v for v in os.getloadavg())

@@ -173,15 +173,7 @@ class Stage(object):
 
 def _empty_bucket(s3, bucket):
     try:
-        for page in s3.get_paginator('list_objects_v2').paginate(
-                Bucket=bucket):
-            for obj in page.get('Contents', []):
-                s3.delete_object(Bucket=bucket, Key=obj['Key'])
-        for upload in s3.list_multipart_uploads(Bucket=bucket).get(
-                'Uploads', []):
-            s3.abort_multipart_upload(Bucket=bucket, Key=upload['Key'],
-                                      UploadId=upload['UploadId'])
-        s3.delete_bucket(Bucket=bucket)
+        clients.remove_bucket(s3, bucket)
     except Exception:
         pass  # never created, or already gone
 

@@ -15,3 +15,15 @@ def s3_client(settings, max_attempts=1):
         config=botocore.config.Config(
             signature_version='s3v4', s3={'addressing_style': 'path'},
             retries={'max_attempts': max_attempts}))
+
+
+def remove_bucket(s3, bucket):
+    """Delete a bucket with its objects and open multipart uploads."""
+    for page in s3.get_paginator('list_objects_v2').paginate(Bucket=bucket):
+        for obj in page.get('Contents', []):
+            s3.delete_object(Bucket=bucket, Key=obj['Key'])
+    for upload in s3.list_multipart_uploads(Bucket=bucket).get(
+            'Uploads', []):
+        s3.abort_multipart_upload(Bucket=bucket, Key=upload['Key'],
+                                  UploadId=upload['UploadId'])
+    s3.delete_bucket(Bucket=bucket)

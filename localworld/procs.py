@@ -157,7 +157,7 @@ def free_port():
     return port
 
 
-def _sessions_cpu(sessions):
+def sessions_cpu(sessions):
     """CPU seconds (user + system, children reaped included) of every
     process whose session is one of ``sessions``."""
     ticks = os.sysconf('SC_CLK_TCK')
@@ -181,6 +181,6 @@ def idle_cpu(world_dir, window=30.0):
     """CPU seconds all recorded processes (and their children) use over
     ``window`` seconds of wall time."""
     sessions = set(recorded(world_dir).values())
-    before = _sessions_cpu(sessions)
+    before = sessions_cpu(sessions)
     time.sleep(window)
-    return _sessions_cpu(sessions) - before
+    return sessions_cpu(sessions) - before

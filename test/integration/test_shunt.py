@@ -32,6 +32,7 @@ import xml.etree.ElementTree as ElementTree
 import requests
 import swiftclient
 
+from localworld.clients import remove_bucket
 from localworld.daemons import SyncDaemons, s3_mapping, target_mapping
 from swift_s3_sync.config import parse_config
 from swift_s3_sync.providers import provider_for
@@ -139,12 +140,7 @@ class ShuntWorld(unittest.TestCase):
 
     @classmethod
     def delete_bucket(cls):
-        s3 = s3_client(cls.target)
-        for page in s3.get_paginator('list_objects_v2').paginate(
-                Bucket=cls.bucket):
-            for obj in page.get('Contents', []):
-                s3.delete_object(Bucket=cls.bucket, Key=obj['Key'])
-        s3.delete_bucket(Bucket=cls.bucket)
+        remove_bucket(s3_client(cls.target), cls.bucket)
 
     def endpoint(self):
         settings = (self.world['target']['s3'] if self.target == 's3api'

@@ -26,6 +26,7 @@ import requests
 import swiftclient
 
 from localworld import procs
+from localworld.clients import remove_bucket
 from localworld.daemons import SyncDaemons, s3_mapping
 from swift_s3_sync.config import parse_config
 from swift_s3_sync.providers import provider_for
@@ -125,12 +126,7 @@ class ShuntLargeRestores(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        s3 = s3_client(TARGET)
-        for page in s3.get_paginator('list_objects_v2').paginate(
-                Bucket=cls.bucket):
-            for obj in page.get('Contents', []):
-                s3.delete_object(Bucket=cls.bucket, Key=obj['Key'])
-        s3.delete_bucket(Bucket=cls.bucket)
+        remove_bucket(s3_client(TARGET), cls.bucket)
 
     def setUp(self):
         info = self.world['source']
