@@ -165,7 +165,9 @@ def judge(mapping, options, row, listed, now):
 
 
 def _judge_remote_only(mapping, options, listed, now):
-    if listed.last_modified is not None and \
+    # Only with a grace: listings give whole seconds, some stores rounding
+    # up, so a copy written a moment ago may look written in the future.
+    if options.grace and listed.last_modified is not None and \
             listed.last_modified + options.grace > now:
         return PENDING, 'remote copy written less than --grace ago'
     if not mapping.propagate_delete:

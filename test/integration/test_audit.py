@@ -172,21 +172,6 @@ class AuditContract(object):
                 if not path.startswith('/auth/')]
 
     # -- the tests -----------------------------------------------------------
-    def test_consistent_container_costs_one_listing_per_1000(self):
-        self.sync(MANY)
-        self.proxy.reset()
-        status, report = self.audit()
-        self.assertEqual(0, status, report)
-        self.assertEqual(MANY, report['local_rows'])
-        self.assertEqual(MANY, report['remote_listed'])
-        self.assertEqual(MANY, report['policy']['in_sync'])
-        self.assertEqual(0, report['total_differences'])
-        self.assertEqual(0, report['remote_heads'])
-        requests = self.remote_requests()
-        self.assertEqual(['GET', 'GET'] if self.TARGET == 'swift'
-                         else ['LIST', 'LIST'],
-                         [kind for kind, _ in requests], requests)
-
     def test_each_difference_found_then_repaired(self):
         self.sync(8)
         missing, deleted, stale, meta, newer, same = (
@@ -215,7 +200,8 @@ class AuditContract(object):
         self.assertEqual(1, status)
         self.assertEqual({'missing': {missing}, 'extra': {deleted, stray},
                           'stale': {stale}, 'metadata': {meta},
-                          'remote_newer': {newer}}, self.kinds(report))
+                          'remote_newer': {newer}}, self.kinds(report),
+                         json.dumps(report, indent=1))
         self.assertEqual(6, report['total_differences'])
         self.assertEqual(3, report['policy']['in_sync'])   # same, 6 and 7
         self.assertNotIn(same, json.dumps(report['objects']))
@@ -297,11 +283,32 @@ class AuditContract(object):
         return b''.join(body)
 
 
+class ListingCost(object):
+    """Over 1,000 names: one listing request per 1,000, no HEAD.  Run for
+    one S3 store and for Swift: the S3 stores share the provider's paging,
+    which the provider conformance suite checks on each of them."""
+
+    def test_consistent_container_costs_one_listing_per_1000(self):
+        self.sync(MANY)
+        self.proxy.reset()
+        status, report = self.audit()
+        self.assertEqual(0, status, report)
+        self.assertEqual(MANY, report['local_rows'])
+        self.assertEqual(MANY, report['remote_listed'])
+        self.assertEqual(MANY, report['policy']['in_sync'])
+        self.assertEqual(0, report['total_differences'])
+        self.assertEqual(0, report['remote_heads'])
+        requests = self.remote_requests()
+        self.assertEqual(['GET', 'GET'] if self.TARGET == 'swift'
+                         else ['LIST', 'LIST'],
+                         [kind for kind, _ in requests], requests)
+
+
 class TestAuditS3api(AuditContract, unittest.TestCase):
     TARGET = 's3api'
 
 
-class TestAuditMoto(AuditContract, unittest.TestCase):
+class TestAuditMoto(ListingCost, AuditContract, unittest.TestCase):
     TARGET = 'moto'
 
     def test_archive_repairs_keep_local_data(self):
@@ -377,5 +384,5 @@ class TestAuditRadosgw(AuditContract, unittest.TestCase):
     TARGET = 'radosgw'
 
 
-class TestAuditSwift(AuditContract, unittest.TestCase):
+class TestAuditSwift(ListingCost, AuditContract, unittest.TestCase):
     TARGET = 'swift'

@@ -169,6 +169,11 @@ class TestJudge(unittest.TestCase):
 
     def test_remote_only_names(self):
         self.assertEqual(EXTRA, self.judge(None, listed()))
+        # Listings round to whole seconds, some up: a copy written a moment
+        # ago may look written after now.  Without --grace it is extra.
+        self.assertEqual(EXTRA, self.judge(None, listed(written=NOW + 0.9)))
+        self.assertEqual(PENDING, self.judge(None, listed(written=NOW - 5),
+                                             grace=10))
         archive = mapping(retain_local=False, propagate_delete=False)
         self.assertEqual(KEPT, self.judge(None, listed(), archive))
 
