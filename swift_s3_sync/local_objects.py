@@ -74,9 +74,11 @@ class LocalObjects(object):
     def client(self):
         return self.local.client
 
-    def describe(self, account, container, name, headers, timestamp):
+    def describe(self, account, container, name, headers, timestamp,
+                 data=None):
         """The LocalObject for ``container/name`` whose HEAD gave
-        ``headers``; None when a symlink's target does not exist (yet)."""
+        ``headers`` (or whose GET gave ``headers`` and the bytes ``data``);
+        None when a symlink's target does not exist (yet)."""
         source = (account, container, name)  # where the bytes come from
         link_target = symlink_target(headers)
         if link_target:
@@ -97,10 +99,15 @@ class LocalObjects(object):
             return self._large('dlo', source[0], container, name, headers,
                                timestamp, segments, self.dlo_etag(segments))
         etag = headers['etag']
+        if data is not None and source == (account, container, name):
+            def read():
+                return io.BytesIO(data)
+        else:
+            def read():
+                return self.local.read_to_spool(*source, etag)
         return LocalObject(
             container, name, headers, int(headers.get('content-length', 0)),
-            etag, timestamp,
-            lambda: self.local.read_to_spool(*source, etag))
+            etag, timestamp, read)
 
     def _large(self, kind, account, container, name, headers, timestamp,
                segments, etag, manifest=None):

@@ -23,7 +23,7 @@ BUILTIN_CONF = """
 swift_dir = %(swift_dir)s
 
 [pipeline:main]
-pipeline = catch_errors proxy-logging cache proxy-server
+pipeline = catch_errors cache proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
@@ -31,9 +31,6 @@ account_autocreate = true
 
 [filter:cache]
 use = egg:swift#memcache
-
-[filter:proxy-logging]
-use = egg:swift#proxy_logging
 
 [filter:catch_errors]
 use = egg:swift#catch_errors
@@ -63,6 +60,14 @@ def object_timestamp(headers):
                      headers['x-timestamp'])
 
 
+def _plain(headers):
+    """Neither a large object manifest nor a symlink: the bytes a GET
+    without middlewares returns are the object's."""
+    return not (headers.get('x-static-large-object') or
+                'x-object-manifest' in headers or
+                'x-object-sysmeta-symlink-target' in headers)
+
+
 def _headers(swob_headers):
     return {wsgi_to_str(k).lower(): wsgi_to_str(v)
             for k, v in swob_headers.items()}
@@ -84,6 +89,32 @@ class LocalSwift(object):
         if resp.status_int == 404:
             return None
         return _headers(resp.headers)
+
+    def get_if_small(self, account, container, name, limit):
+        """(headers, bytes) of an object in one GET when it is a plain
+        object of at most ``limit`` bytes, (headers, None) otherwise (its
+        body is not read), (None, None) when it is absent.  For a row the
+        remote does not hold: it will be read anyway, so no HEAD first."""
+        try:
+            status, swob_headers, body = self.client.get_object(
+                account, container, name, acceptable_statuses=(2, 404))
+        except UnexpectedResponse as err:
+            raise LocalError('GET %s/%s: %s' % (container, name, err))
+        try:
+            headers = _headers(swob_headers)
+            if status == 404:
+                return None, None
+            if not _plain(headers) or \
+                    int(headers.get('content-length', limit + 1)) > limit:
+                return headers, None
+            data = b''.join(body)
+        finally:
+            if hasattr(body, 'close'):
+                body.close()
+        if hashlib.md5(data).hexdigest() != headers.get('etag'):
+            raise ChangedWhileReading(
+                '%s/%s changed while it was read' % (container, name))
+        return headers, data
 
     def read_to_spool(self, account, container, name, expected_etag,
                       headers=None):

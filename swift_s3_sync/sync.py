@@ -26,6 +26,10 @@ ABSENT = object()
 
 DONE, RETRY, FAILED = 'done', 'retry', 'failed'
 
+# Objects up to this size that the remote lacks are read with their headers
+# in one local GET.
+READ_AT_ONCE = 1024 * 1024
+
 # A listed remote copy whose Last-Modified is this much later than the row's
 # last change was written after that change; listings round times down to
 # the second, and the margin covers clocks that disagree slightly.
@@ -109,9 +113,18 @@ class RowSyncer(object):
         return Outcome(DONE, 'delete')
 
     # -- PUT / POST ---------------------------------------------------------
+    def _read_local(self, name, hint):
+        """(headers, bytes or None): a row the remote does not hold is
+        read at once when it is small (one local request instead of a
+        HEAD and a GET); any other is HEADed."""
+        if hint is ABSENT:
+            return self.local.get_if_small(self.account, self.container,
+                                           name, READ_AT_ONCE)
+        return self.local.head(self.account, self.container, name), None
+
     def _copy(self, row, hint):
         name = row['name']
-        headers = self.local.head(self.account, self.container, name)
+        headers, data = self._read_local(name, hint)
         if headers is None:
             # Deleted since; its tombstone row comes later.
             return Outcome(DONE, 'gone')
@@ -123,7 +136,7 @@ class RowSyncer(object):
         if skipped:
             return Outcome(DONE, skipped)
         local = self.objects.describe(self.account, self.container, name,
-                                      headers, local_ts.internal)
+                                      headers, local_ts.internal, data)
         if local is None:
             return Outcome(RETRY, 'symlink', 'symlink target is missing')
         self.provider.check(local)

@@ -25,17 +25,32 @@ def row(name='obj', ts=T1, deleted=0, meta_ts=None):
 class FakeLocal(object):
     client = None
 
-    def __init__(self, headers=None, others=None):
+    def __init__(self, headers=None, others=None, body=b'abc'):
         self.headers = headers
         self.others = others or {}
+        self.body = body   # of 'obj'
         self.deleted = []
+        self.requests = []
 
     def head(self, account, container, name):
+        self.requests.append(('HEAD', name))
         if isinstance(self.headers, Exception):
             raise self.headers
         if name != 'obj':
             return self.others.get(name)
         return self.headers
+
+    def get_if_small(self, account, container, name, limit):
+        self.requests.append(('GET', name))
+        if isinstance(self.headers, Exception):
+            raise self.headers
+        headers = self.headers if name == 'obj' else self.others.get(name)
+        if headers is None:
+            return None, None
+        if name != 'obj' or 'x-object-sysmeta-symlink-target' in headers \
+                or int(headers['content-length']) > limit:
+            return headers, None
+        return headers, self.body
 
     def read_to_spool(self, *args):
         raise AssertionError('the provider fake never reads bodies')
@@ -195,6 +210,27 @@ class TestRowSyncer(unittest.TestCase):
         out = self.sync(row(), hint=ABSENT)
         self.assertEqual(('put', 3), (out.action, out.bytes))
         self.assertEqual(['check', 'put'], self.provider.calls)
+
+    def test_absent_in_listing_is_read_in_one_local_get(self):
+        provider = FakeProvider()
+        put = []
+        provider.put = put.append
+        self.sync(row(), hint=ABSENT, provider=provider)
+        self.assertEqual([('GET', 'obj')], self.local.requests)
+        self.assertEqual(b'abc', put[0].open_body().read())
+
+    def test_unknown_remote_state_is_headed_first(self):
+        self.sync(row())
+        self.assertEqual([('HEAD', 'obj')], self.local.requests)
+
+    def test_absent_but_large_is_read_when_uploaded(self):
+        big = local_headers(**{'content-length': str(64 * 1024 * 1024)})
+        provider = FakeProvider()
+        put = []
+        provider.put = put.append
+        self.sync(row(), hint=ABSENT, provider=provider, local=FakeLocal(big))
+        with self.assertRaises(AssertionError):   # through read_to_spool
+            put[0].open_body()
 
     def test_listed_copy_written_after_the_change_needs_no_head(self):
         listed = RemoteObject('obj', 'e' * 32, 3,
