@@ -208,12 +208,14 @@ class LocalObjects(object):
                 container, name, err))
 
     def open_segment(self, account, segment):
+        """A segment's bytes as they arrive from Swift (nothing is
+        spooled); a whole segment is MD5-checked at its end."""
         if segment.data is not None:
             return io.BytesIO(segment.data)
         if segment.range is None:
-            return self.local.read_to_spool(account, segment.container,
-                                            segment.name, segment.etag)
-        return self.local.read_to_spool(
+            return self.local.open_stream(account, segment.container,
+                                          segment.name, segment.etag)
+        return self.local.open_stream(
             account, segment.container, segment.name, None,
             headers={'Range': 'bytes=%d-%d' % segment.range})
 

@@ -141,6 +141,19 @@ class LocalSwift(object):
         spool.seek(0)
         return spool
 
+    def open_stream(self, account, container, name, expected_etag,
+                    headers=None):
+        """A file-like over the object's bytes as they arrive (nothing
+        spooled), MD5-checked against ``expected_etag`` at the end unless
+        that is None (a Range read)."""
+        try:
+            _, _, body = self.client.get_object(
+                account, container, name, headers=headers)
+        except UnexpectedResponse as err:
+            raise LocalError('GET %s/%s: %s' % (container, name, err))
+        return VerifiedStream(body, expected_etag, '%s/%s' % (container,
+                                                              name))
+
     def delete_version(self, account, container, name, timestamp):
         """Delete the version written at ``timestamp`` and nothing newer.
 
@@ -181,3 +194,47 @@ class LocalSwift(object):
                 yield item['name']
         except UnexpectedResponse as err:
             raise LocalError('listing containers of %s: %s' % (account, err))
+
+
+class VerifiedStream(object):
+    """``read()`` over a GET body; at its end the bytes' MD5 must be the
+    expected ETag, else ChangedWhileReading: an upload reading from it
+    fails instead of finishing with other bytes."""
+
+    def __init__(self, body, expected_etag, label):
+        self._chunks = iter(body)
+        self._body = body
+        self._pending = bytearray()
+        self._md5 = hashlib.md5()
+        self._expected = expected_etag
+        self._label = label
+        self._done = False
+
+    def read(self, size=-1):
+        while not self._done and (size is None or size < 0 or
+                                  len(self._pending) < size):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self._finish()
+                break
+            self._md5.update(chunk)
+            self._pending += chunk
+        if size is None or size < 0 or size >= len(self._pending):
+            data, self._pending = bytes(self._pending), bytearray()
+            return data
+        data = bytes(self._pending[:size])
+        del self._pending[:size]
+        return data
+
+    def _finish(self):
+        self._done = True
+        self.close()
+        if self._expected is not None and \
+                self._md5.hexdigest() != self._expected:
+            raise ChangedWhileReading('%s changed while it was read' %
+                                      self._label)
+
+    def close(self):
+        close = getattr(self._body, 'close', None)
+        if close:
+            close()

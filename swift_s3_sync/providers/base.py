@@ -44,6 +44,11 @@ META_PREFIX = 'x-object-meta-'
 RESERVED_METADATA = tuple(META_PREFIX + key for key in RESERVED_KEYS)
 
 
+# Pieces of one large object read and sent at once (S3 parts, Swift
+# segments).
+PART_CONCURRENCY = 4
+
+
 class RemoteError(Exception):
     """A remote request failed; ``status`` is the HTTP status or None."""
 

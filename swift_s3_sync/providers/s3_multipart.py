@@ -14,26 +14,35 @@ Segments that are already objects of the same bucket (proxymc's manifest
 PUTs) become parts copied by the server (UploadPartCopy).
 
 Up to PART_CONCURRENCY parts are sent at once (green threads, as
-everywhere in the daemon), and at most one part more is read ahead.
+everywhere in the daemon).  With one part per segment each part's green
+thread reads its own segment, so segments are read in parallel too; a
+streamed upload reads one part ahead.  Parts are held in memory, never
+spooled to disk: SLO segments above IN_MEMORY_PART are streamed in smaller
+parts instead, and a process holds at most PARTS_IN_MEMORY parts at once
+whatever the number of uploads.  A segment whose bytes do not match its
+ETag (it changed while it was read) fails its part, and so the upload.
 An upload that fails is aborted; one left behind by a killed daemon is found
 (by key) and aborted before the next upload of the same object.
 """
 import base64
 import hashlib
-import tempfile
+import io
 
 import eventlet
+import eventlet.semaphore
 
-from swift_s3_sync.providers.base import RemoteError
+from swift_s3_sync.providers.base import PART_CONCURRENCY, RemoteError
 
 MiB = 1024 * 1024
 MIN_PART = 5 * MiB
 MAX_PART = 5 * 1024 * MiB
 MAX_PARTS = 10000
 STREAM_PART = 8 * MiB
-PART_CONCURRENCY = 4   # parts in flight per upload
-SPOOL_IN_MEMORY = 8 * MiB
+IN_MEMORY_PART = 64 * MiB   # larger segments are cut into streamed parts
+PARTS_IN_MEMORY = 6         # per process, all uploads together
 READ_CHUNK = 1 * MiB
+
+_memory = eventlet.semaphore.Semaphore(PARTS_IN_MEMORY)
 
 
 def one_part_per_segment(segments):
@@ -43,7 +52,7 @@ def one_part_per_segment(segments):
     for index, seg in enumerate(segments):
         if seg.range is not None or seg.data is not None:
             return False
-        if seg.size > MAX_PART:
+        if seg.size > min(MAX_PART, IN_MEMORY_PART):
             return False
         if seg.size < MIN_PART and index != len(segments) - 1:
             return False
@@ -65,9 +74,25 @@ def _content_md5(hex_md5):
 
 
 def segment_parts(local):
-    """(body, size, md5) per segment; bodies are verified by the reader."""
+    """(opener, size, md5) per segment: the part's own green thread opens
+    and reads it (the reader checks its MD5)."""
     for seg in local.segments:
-        yield local.open_segment(seg), seg.size, seg.etag
+        yield (lambda seg=seg: local.open_segment(seg)), seg.size, seg.etag
+
+
+def _in_memory(body, size):
+    """A part's bytes read whole: SigV4 over plain HTTP hashes the payload
+    before sending it, and a retried request sends it again."""
+    try:
+        data = body.read()
+    finally:
+        close = getattr(body, 'close', None)
+        if close:
+            close()
+    if len(data) != size:
+        raise RemoteError('a part of %d bytes read as %d' % (size, len(data)),
+                          permanent=False)
+    return io.BytesIO(data)
 
 
 class PartCopy(object):
@@ -94,21 +119,16 @@ def streamed_parts(local):
     stream = local.open_body()
     try:
         while True:
-            spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
-            md5 = hashlib.md5()
-            size = 0
-            while size < part_size:
-                chunk = stream.read(min(READ_CHUNK, part_size - size))
+            part = bytearray()
+            while len(part) < part_size:
+                chunk = stream.read(min(READ_CHUNK, part_size - len(part)))
                 if not chunk:
                     break
-                md5.update(chunk)
-                spool.write(chunk)
-                size += len(chunk)
-            if not size:
-                spool.close()
+                part += chunk
+            if not part:
                 return
-            spool.seek(0)
-            yield spool, size, md5.hexdigest()
+            yield io.BytesIO(part), len(part), \
+                hashlib.md5(part).hexdigest()
     finally:
         stream.close()
 
@@ -132,17 +152,23 @@ class MultipartUploader(object):
                           Key=self.key, UploadId=upload['UploadId'])
 
     def _send(self, upload_id, number, body, size, md5):
-        """Upload (or have the server copy) one part; its ETag."""
+        """Upload (or have the server copy) one part; its ETag.  ``body``
+        may be an opener: it is then called, and read, here."""
         part = dict(Bucket=self.bucket, Key=self.key, UploadId=upload_id,
                     PartNumber=number)
-        try:
-            if isinstance(body, PartCopy):
-                return self.call('upload_part_copy', CopySource=body.source,
-                                 **part)['CopyPartResult']['ETag']
-            return self.call('upload_part', Body=body, ContentLength=size,
-                             ContentMD5=_content_md5(md5), **part)['ETag']
-        finally:
-            body.close()
+        if isinstance(body, PartCopy):
+            return self.call('upload_part_copy', CopySource=body.source,
+                             **part)['CopyPartResult']['ETag']
+        with _memory:
+            if callable(body):
+                body = _in_memory(body(), size)
+            try:
+                return self.call('upload_part', Body=body,
+                                 ContentLength=size,
+                                 ContentMD5=_content_md5(md5),
+                                 **part)['ETag']
+            finally:
+                body.close()
 
     def upload(self, create_params, parts, predictable,
                concurrency=PART_CONCURRENCY):
@@ -164,7 +190,7 @@ class MultipartUploader(object):
             for number, (body, size, md5) in enumerate(parts, 1):
                 md5s.append(md5)
                 if failures:
-                    body.close()
+                    getattr(body, 'close', lambda: None)()
                     break
                 pool.spawn_n(send, number, body, size, md5)
             pool.waitall()

@@ -5,14 +5,18 @@ Segments go to ``<remote container>_segments`` as
 the same timestamp are found with one listing and not sent again, and the
 segments of older versions are deleted once a new manifest is in place, so
 a failed upload never leaves a manifest pointing at missing segments.
+Up to PART_CONCURRENCY segments are read and sent at once, each streamed
+from the local GET into the remote PUT (nothing spooled); the remote checks
+each against the ETag sent with it.
 """
 import base64
 import functools
 import json
 from urllib.parse import quote, unquote
 
-from swift_s3_sync.providers.base import (
-    RemoteError)
+import eventlet
+
+from swift_s3_sync.providers.base import PART_CONCURRENCY, RemoteError
 from swift_s3_sync.providers.swift_wire import (
     SEGMENTS_SUFFIX,
     SEGMENT_EXPIRY_GRACE,
@@ -22,6 +26,22 @@ from swift_s3_sync.providers.swift_wire import (
     _shape,
     _Part,
     _Source)
+
+
+def _in_parallel(func, items, concurrency):
+    """[func(item)] in order, ``concurrency`` at a time; every call has
+    ended before the first failure is raised."""
+    pool = eventlet.GreenPool(concurrency)
+    running = [pool.spawn(func, item) for item in items]
+    results, failure = [], None
+    for job in running:
+        try:
+            results.append(job.wait())
+        except Exception as err:
+            failure = failure or err
+    if failure is not None:
+        raise failure
+    return results
 
 
 class SwiftLargeObjects(object):
@@ -101,13 +121,14 @@ class SwiftLargeObjects(object):
         existing = {item['name']: item for item in
                     self._listing(segments, prefix)}
         expiry = self._expiry_headers(local, grace=SEGMENT_EXPIRY_GRACE)
-        manifest = []
-        for part in parts:
+
+        def put(part):
             name = prefix + '%08d' % part.index
             etag = self._put_part(segments, name, local, part,
                                   existing.get(name), expiry)
-            manifest.append({'path': '/%s/%s' % (segments, name),
-                             'etag': etag, 'size_bytes': part.size})
+            return {'path': '/%s/%s' % (segments, name), 'etag': etag,
+                    'size_bytes': part.size}
+        manifest = _in_parallel(put, parts, PART_CONCURRENCY)
         headers = self._object_headers(local)
         headers.update(self._expiry_headers(local))
         content_type = headers.pop('content-type', None)

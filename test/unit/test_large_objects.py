@@ -7,6 +7,7 @@ import unittest
 import eventlet
 
 from swift_s3_sync.local_objects import ConcatenatedReader, LocalObjects
+from swift_s3_sync.local_swift import ChangedWhileReading, VerifiedStream
 from swift_s3_sync.providers import s3_multipart as multipart
 from swift_s3_sync.providers.base import LocalObject, Segment
 
@@ -126,6 +127,56 @@ class TestMultipartUpload(unittest.TestCase):
         # Every body read from the parts was closed, sent or not.
         self.assertEqual(len(sent) + 1, len(Body.closed_ones))
 
+    def test_segments_are_read_in_parallel_in_memory_and_bounded(self):
+        s3 = FakeS3()
+        reading = {'now': 0, 'most': 0}
+
+        class Slow(io.BytesIO):
+            def read(self, *args):
+                reading['now'] += 1
+                reading['most'] = max(reading['most'], reading['now'])
+                eventlet.sleep(0.01)
+                reading['now'] -= 1
+                return super().read(*args)
+        local = LocalObject('c', 'o', {}, 0, 'x', '1', None, large='slo',
+                            segments=[seg(1) for _ in range(12)],
+                            open_segment=lambda s: Slow(b'x'))
+        uploader = multipart.MultipartUploader(s3, 'b', 'k')
+        uploader.upload({}, multipart.segment_parts(local), False,
+                        concurrency=4)
+        self.assertEqual(4, reading['most'])   # read by the parts' threads
+        self.assertEqual(12, len(s3.completed))
+        # Two uploads at once hold no more parts than the process allows.
+        s3 = FakeS3()
+        pool = eventlet.GreenPool()
+        for key in ('k1', 'k2'):
+            pool.spawn(multipart.MultipartUploader(s3, 'b', key).upload,
+                       {}, multipart.segment_parts(local), False, 4)
+        pool.waitall()
+        self.assertEqual(multipart.PARTS_IN_MEMORY, s3.most_in_flight)
+
+    def test_a_segment_that_changed_aborts_the_upload(self):
+        s3 = FakeS3()
+        segments = [Segment('c', 's%d' % i, hashlib.md5(b'x').hexdigest(), 1)
+                    for i in range(3)]
+
+        def open_segment(segment):
+            body = b'y' if segment.name == 's1' else b'x'
+            return VerifiedStream([body], segment.etag, segment.name)
+        local = LocalObject('c', 'o', {}, 3, 'x', '1', None, large='slo',
+                            segments=segments, open_segment=open_segment)
+        with self.assertRaises(ChangedWhileReading):
+            multipart.MultipartUploader(s3, 'b', 'k').upload(
+                {}, multipart.segment_parts(local), False)
+        ops = [op for op, _ in s3.calls]
+        self.assertEqual('abort_multipart_upload', ops[-1])
+        self.assertNotIn('complete_multipart_upload', ops)
+        self.assertNotIn(2, [n for op, n in s3.calls if op == 'upload_part'])
+
+    def test_big_segments_are_streamed_in_smaller_parts(self):
+        self.assertFalse(multipart.one_part_per_segment(
+            [seg(multipart.IN_MEMORY_PART + 1), seg(1)]))
+
     def test_copied_parts_are_copied_by_the_server(self):
         s3 = FakeS3()
         segments = [seg(5 * MiB), seg(1)]
@@ -197,3 +248,36 @@ class TestStructure(unittest.TestCase):
         reader.seek(0)
         self.assertEqual(b'ab', reader.read(2))
         self.assertEqual(2, reader.tell())
+
+
+class TestVerifiedStream(unittest.TestCase):
+
+    def test_pieces_then_the_check_at_the_end(self):
+        data = b'abcdefgh' * 1000
+        closed = []
+
+        class Body(list):
+            def close(self):
+                closed.append(True)
+        stream = VerifiedStream(Body([data[:3000], data[3000:]]),
+                                hashlib.md5(data).hexdigest(), 'c/o')
+        got = b''
+        while True:
+            chunk = stream.read(1000)
+            if not chunk:
+                break
+            self.assertLessEqual(len(chunk), 1000)
+            got += chunk
+        self.assertEqual(data, got)
+        self.assertTrue(closed)
+
+    def test_other_bytes_fail_at_the_end(self):
+        stream = VerifiedStream([b'ab', b'cd'], hashlib.md5(b'abce')
+                                .hexdigest(), 'c/o')
+        self.assertEqual(b'ab', stream.read(2))
+        with self.assertRaises(ChangedWhileReading):
+            stream.read()
+
+    def test_ranges_are_not_checked(self):
+        self.assertEqual(b'abcd', VerifiedStream([b'ab', b'cd'], None,
+                                                 'c/o').read())

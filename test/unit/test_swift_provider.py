@@ -959,8 +959,13 @@ class TestLargeObjects(ProviderTest):
             self.p.put(make_large())
         self.assertFalse(caught.exception.permanent)
         self.assertNotIn('big', self.swift.objects('dest'))
-        self.assertEqual(['big/%s/00000000' % TS], self.segment_names())
-        self.p.put(make_large())   # the retry reuses segment 0
+        # Segments go in parallel: the others were sent all the same.
+        self.assertEqual(['big/%s/00000000' % TS, 'big/%s/00000002' % TS],
+                         self.segment_names())
+        self.swift.calls = []
+        self.p.put(make_large())   # the retry reuses segments 0 and 2
+        self.assertEqual(['big/%s/00000001' % TS, 'big'],
+                         [c[2] for c in self.swift.ops('put_object')])
         self.assertEqual(3, len(self.segment_names()))
         self.assertIn('big', self.swift.objects('dest'))
 
