@@ -22,6 +22,7 @@ import swiftclient
 
 from localworld import procs
 from localworld.daemons import SyncDaemons, s3_mapping
+from bench.running import RssWatch, reap
 
 PYTHON = sys.executable
 KiB = 1024
@@ -390,12 +391,19 @@ class Destination(object):
         return {k[len('x-object-meta-'):]: v for k, v in headers.items()
                 if k.startswith('x-object-meta-')}
 
-    def read(self, key):
+    def md5(self, key):
+        """MD5 hex of an object's bytes, read in 1 MiB pieces."""
+        digest = hashlib.md5()
         if self.protocol == 's3':
-            resp = s3_client(self.world, self.target).get_object(
-                Bucket=self.name, Key=key)
-            return resp['Body'].read()
-        return swift_conn(self.world, 'target').get_object(self.name, key)[1]
+            body = s3_client(self.world, self.target).get_object(
+                Bucket=self.name, Key=key)['Body']
+            chunks = body.iter_chunks(MiB)
+        else:
+            _, chunks = swift_conn(self.world, 'target').get_object(
+                self.name, key, resp_chunk_size=MiB)
+        for chunk in chunks:
+            digest.update(chunk)
+        return digest.hexdigest()
 
     def delete(self):
         if getattr(self, 'deleted', False):
@@ -555,7 +563,8 @@ def our_key_prefix(mapping, container):
 
 
 class OnceRun(object):
-    """Every node's daemon started with ``--once`` at the same time."""
+    """Every node's daemon started with ``--once`` at the same time; their
+    CPU seconds (from wait4) and the peak RSS of one of them."""
 
     def __init__(self, daemons, log_dir, nodes=None):
         self.daemons = daemons
@@ -567,30 +576,37 @@ class OnceRun(object):
                 stdout=subprocess.DEVNULL, stderr=err,
                 stdin=subprocess.DEVNULL)))
             err.close()
+        self.rss = RssWatch(lambda: [p.pid for _, p in self.procs
+                                     if p.returncode is None])
 
     def done(self):
-        return all(p.poll() is not None for _, p in self.procs)
+        return all(reap(p) is not None for _, p in self.procs)
 
     def wait(self, timeout=600):
         deadline = time.time() + timeout
         failed = []
         for node, proc in self.procs:
-            try:
-                proc.wait(max(1, deadline - time.time()))
-            except subprocess.TimeoutExpired:
+            if reap(proc, max(1, deadline - time.time())) is None:
                 proc.kill()
-                proc.wait()
+                reap(proc, 30)
                 failed.append('node %d timed out' % node)
-                continue
-            if proc.returncode:
+            elif proc.returncode:
                 failed.append('node %d exited %d' % (node, proc.returncode))
+        self.rss.stop()
         return failed
+
+    @property
+    def cpu_seconds(self):
+        """CPU of all the daemons (None until every one was reaped)."""
+        spent = [getattr(p, 'cpu_seconds', None) for _, p in self.procs]
+        return None if None in spent else sum(spent)
 
     def kill(self):
         for _, proc in self.procs:
-            if proc.poll() is None:
+            if proc.returncode is None:
                 proc.kill()
-                proc.wait()
+                reap(proc, 30)
+        self.rss.stop()
 
 
 def daemon_startup(work_dir, launched):

@@ -32,6 +32,7 @@ from bench.common import (
     ACCOUNT, PYTHON, USER, Cleanup, Destination, OnceRun, ThreadConns, check_metadata, classify, daemon_mapping, daemon_startup, delete_source_container, endpoint_of, log, make_daemons, make_source_objects, our_key_prefix, parallel, per_object_detail, provider, s3_client, swift_conn, unique, wait_complete, wait_source_listing, write_count)
 from bench.peers import Rclone
 from bench.procstats import node_spec, swiftops, wait_http_ok
+from bench.running import Running, reap
 from localworld.procs import free_port
 
 ORIGINAL_REQUESTS = 4.0   # 1 PUT + 3 HEADs per object, 3 replicas
@@ -50,6 +51,8 @@ class MethodResult(object):
         self.startup = None      # ours: launch -> last "started" log line
         self.pass2_seconds = None
         self.pass2_requests = None
+        self.cpu = None          # CPU seconds of the method's processes
+        self.write_seconds = None  # ours-running: the writer's own time
         self.error = None
 
 
@@ -60,8 +63,12 @@ def _sample(expected):
 
 
 def run(bench):
+    for n in bench.args.objects:
+        _run_size(bench, n)
+
+
+def _run_size(bench, n):
     args, world = bench.args, bench.world
-    n = args.objects
     with Cleanup() as cleanup:
         source = unique('s1')
         cleanup.add(delete_source_container, world, source)
@@ -84,6 +91,9 @@ def run(bench):
             log('scenario 1: target %s', target)
             results = {}
             for method in _methods(bench, target):
+                if method == 'ours-running':
+                    results[method] = _running(bench, target, n, results)
+                    continue
                 try:
                     results[method] = _run_method(
                         bench, rclone, target, method, source, expected)
@@ -99,6 +109,8 @@ def _methods(bench, target):
     methods = ['ours', 'rclone', 'copier']
     if target == 'swift' and not bench.args.no_container_sync:
         methods.append('container-sync')
+    if not bench.args.no_running:
+        methods.append('ours-running')   # needs rclone's time: last
     return methods
 
 
@@ -138,6 +150,7 @@ def _run_method(bench, rclone, target, method, source, expected):
             failed = once.wait()
             if failed:
                 result.error = '; '.join(failed)
+            result.cpu = once.cpu_seconds
             result.startup = daemon_startup(daemons.work_dir, started)
             result.requests = list(proxy.requests)
             # Re-read pass: progress forgotten, nothing changed.
@@ -162,10 +175,11 @@ def _run_method(bench, rclone, target, method, source, expected):
             cleanup.add(lambda: proc.poll() is None and proc.kill())
             result.seconds, result.good = wait_complete(
                 dest, expected, '', timeout, started=started,
-                done=lambda: proc.poll() is not None)
-            if proc.wait():
+                done=lambda: reap(proc) is not None)
+            if reap(proc, timeout):
                 result.error = 'rclone exited %d (see %s)' % (
                     proc.returncode, rlog)
+            result.cpu = getattr(proc, 'cpu_seconds', None)
             result.requests = list(proxy.requests)
             proxy.reset()
             started = time.time()
@@ -191,6 +205,50 @@ def _run_method(bench, rclone, target, method, source, expected):
             _container_sync(bench, cleanup, result, source, dest, expected,
                             timeout)
         if result.good:
+            result.meta_ok = check_metadata(dest, [
+                (prefix + name, index) for name, index in _sample(expected)])
+    return result
+
+
+def _running(bench, target, n, results):
+    """The form operators run: the 4 daemons are already running (and
+    through a first, empty pass) when a writer puts ``n`` objects into the
+    mapped container; clock from the first PUT to the target listing all
+    of them.  The peer is this writer's time plus rclone's copy of the
+    same number of objects (measured above)."""
+    world = bench.world
+    result = MethodResult('ours-running')
+    if results.get('rclone') is None or results['rclone'].seconds is None:
+        result.error = 'not measured: rclone did not complete (its time ' \
+            'is the peer)'
+        return result
+    with Cleanup() as cleanup:
+        source = unique('s1run')
+        swift_conn(world).put_container(source)
+        cleanup.add(delete_source_container, world, source)
+        dest = Destination(world, target, unique('s1ru')).create()
+        cleanup.add(dest.delete)
+        proxy = CountingProxy(endpoint_of(world, target))
+        cleanup.add(proxy.close)
+        mapping = daemon_mapping(world, target, dest.name, source, proxy.url)
+        prefix = our_key_prefix(mapping, source)
+        running = Running(bench, cleanup, make_daemons(
+            bench, unique('s1run-%s' % target), [mapping], poll_interval=1))
+        if not running.ready:
+            result.error = 'not measured: the daemons did not finish a ' \
+                'first pass in %d s' % running.FIRST_PASS_TIMEOUT
+            return result
+        started = time.time()
+        expected = make_source_objects(bench.world, source, n, threads=8)
+        result.write_seconds = time.time() - started
+        result.seconds, result.good = wait_complete(
+            dest, expected, prefix, 60 + 1.0 * n, started=started)
+        result.cpu, _ = running.finish()
+        result.requests = list(proxy.requests)
+        if result.seconds is None:
+            result.error = 'not complete after %.0f s (%d of %d)' % (
+                60 + 1.0 * n, result.good, n)
+        else:
             result.meta_ok = check_metadata(dest, [
                 (prefix + name, index) for name, index in _sample(expected)])
     return result
@@ -347,8 +405,45 @@ def _container_sync(bench, cleanup, result, source, dest, expected,
 # -- reporting -------------------------------------------------------------------
 
 LABELS = {'ours': 'ours (4 daemons --once)', 'rclone': 'rclone copy',
+          'ours-running': 'ours (4 daemons already running, burst written)',
           'copier': 'bare copier (limit)',
           'container-sync': 'Swift container-sync'}
+
+
+def _report_cpu(R, target, n, results):
+    """CPU milliseconds per synced object, ours against rclone's."""
+    rclone = results.get('rclone')
+    peer = rclone.cpu * 1e3 / n if rclone and rclone.cpu and \
+        rclone.seconds is not None else None
+    for name, what in (('ours', 'start-up of the 4 processes included'),
+                       ('ours-running', 'no start-up: from the first PUT '
+                        'to the last object listed')):
+        res = results.get(name)
+        if res is None or res.cpu is None or res.seconds is None:
+            continue
+        R.add('1', target, 'CPU per synced object (%d x 4 KiB): %s' % (
+            n, LABELS[name]), res.cpu * 1e3 / n, 'ms',
+            'utime+stime of all 4 daemons (%s) / objects; rclone: '
+            'utime+stime of its process from wait4' % what,
+            peer='rclone copy' if peer else None, peer_value=peer)
+
+
+def _report_running(R, target, n, results):
+    res, rclone = results.get('ours-running'), results.get('rclone')
+    if res is None or res.seconds is None or rclone is None or \
+            rclone.seconds is None:
+        return
+    R.add('1', target, 'burst of %d x 4 KiB written while ours run: first '
+          'PUT -> all listed at the target' % n, res.seconds, 's',
+          'the 4 daemons (poll_interval 1) started and through a first, '
+          'empty pass; the same writer as above (8 threads) puts the '
+          'objects; clock from its first PUT to a direct listing showing '
+          'every object with its MD5 ETag (polled every 0.2 s); peer: this '
+          "writer's time plus rclone's copy of the same count above "
+          '(goal: ratio at most 0.5)',
+          peer='write (%.1f s) + rclone copy (%.1f s)' % (
+              res.write_seconds, rclone.seconds),
+          peer_value=res.write_seconds + rclone.seconds)
 
 
 def _report(bench, target, n, results):
@@ -390,6 +485,8 @@ def _report(bench, target, n, results):
             R.add('1', target, '%s: %s' % (figure, LABELS[subject]),
                   subject_res.seconds, 's', how, peer=LABELS[peer],
                   peer_value=pres.seconds, detail=detail)
+    _report_cpu(R, target, n, results)
+    _report_running(R, target, n, results)
     # Scenario 2: requests per synced object.
     if '2' not in bench.args.only:
         return

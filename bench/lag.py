@@ -16,6 +16,7 @@ from bench.common import (
     Cleanup, Destination, ThreadConns, daemon_mapping, delete_source_container,
     endpoint_of, log, make_daemons, our_key_prefix, percentile, swift_conn,
     unique)
+from bench.running import wait_first_pass
 
 POLL = 0.2
 
@@ -43,7 +44,7 @@ def run(bench):
         daemons.start()
         cleanup.add(daemons.stop)
         # Writing starts once every daemon has finished a first pass.
-        if not _wait_first_pass(daemons, timeout=120):
+        if not wait_first_pass(daemons, timeout=120):
             R.note('3', 'daemons had not all finished a first pass after '
                    '120 s; writing anyway')
         total = int(args.rate * args.duration)
@@ -87,24 +88,6 @@ def run(bench):
             if len(polls) > 1 else None
         _report(bench, target, total, put_start, put_done, seen, errors,
                 t0, last_put, period)
-
-
-def _wait_first_pass(daemons, timeout):
-    deadline = time.time() + timeout
-    logs = [os.path.join(daemons.work_dir, 'sync-node%d.log' % n)
-            for n in daemons.nodes]
-    while time.time() < deadline:
-        done = 0
-        for path in logs:
-            try:
-                with open(path, errors='replace') as f:
-                    done += 'pass done' in f.read()
-            except OSError:
-                pass
-        if done == len(logs):
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _poll(dest, prefix, seen, stop, polls):

@@ -8,30 +8,7 @@ import time
 
 from localworld import procs
 from bench.common import PYTHON
-
-
-CLK_TCK = os.sysconf('SC_CLK_TCK')
-
-
-def _proc_rss_kib(pid):
-    try:
-        with open('/proc/%d/status' % pid) as f:
-            for line in f:
-                if line.startswith('VmRSS:'):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def _proc_cpu_seconds(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            fields = f.read().rsplit(')', 1)[1].split()
-        # utime and stime are fields 14 and 15 of /proc/pid/stat.
-        return (int(fields[11]) + int(fields[12])) / float(CLK_TCK)
-    except (OSError, ValueError, IndexError):
-        return None
+from bench.running import RssWatch
 
 
 def measure_process(argv, log_path, timeout=3600, period=0.05):
@@ -46,30 +23,19 @@ def measure_process(argv, log_path, timeout=3600, period=0.05):
                             stdout=subprocess.DEVNULL, stderr=err,
                             stdin=subprocess.DEVNULL)
     err.close()
-    samples = []
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            rss = _proc_rss_kib(proc.pid)
-            if rss is not None:
-                samples.append(rss)
-            stop.wait(period)
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    watch = RssWatch(lambda: [proc.pid], period)
     timer = threading.Timer(timeout, lambda: proc.kill())
     timer.start()
     try:
         _, status, usage = os.wait4(proc.pid, 0)
     finally:
         timer.cancel()
-        stop.set()
-        sampler.join()
+        watch.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)
     return {'wall': time.time() - started,
             'cpu': usage.ru_utime + usage.ru_stime,
-            'rss_max_mib': max(samples) / 1024.0 if samples else None,
-            'rss_samples': len(samples),
+            'rss_max_mib': watch.peak_mib,
+            'rss_samples': watch.samples,
             'exit': proc.returncode}
 
 

@@ -53,9 +53,13 @@ def parse_args(argv):
                    help='scenarios to run, e.g. 1,2 (default: all)')
     p.add_argument('--targets', default='moto,radosgw,s3api,swift',
                    help='targets of scenarios 1, 2 and 5 (default: '
-                        'moto,radosgw,s3api,swift; 5 uses the S3 ones)')
-    p.add_argument('--objects', type=int, default=300,
-                   help='scenario 1/2: 4 KiB objects (300)')
+                        'moto,radosgw,s3api,swift)')
+    p.add_argument('--objects', type=_sizes, default='300,3000',
+                   help='scenario 1/2: 4 KiB objects, one count or several '
+                        '(300,3000)')
+    p.add_argument('--no-running', action='store_true',
+                   help='scenarios 1 and 5: skip the form with the daemons '
+                        'already running')
     p.add_argument('--concurrency', type=int, default=12,
                    help='copies in flight for every method (12): rclone '
                         '--transfers/--checkers, copier threads, and '
@@ -81,8 +85,8 @@ def parse_args(argv):
                         'one size or several (1000,10000; 0 skips)')
     p.add_argument('--scale-target', default='moto', choices=ALL_TARGETS,
                    help='scenario 4 target (moto)')
-    p.add_argument('--large-mib', type=float, default=100,
-                   help='scenario 5: SLO size in MiB (100)')
+    p.add_argument('--large-mib', type=_sizes, default='100,1024',
+                   help='scenario 5: SLO sizes in MiB (100,1024)')
     p.add_argument('--segment-mib', type=float, default=10,
                    help='scenario 5: segment size in MiB (10)')
     p.add_argument('--large-timeout', type=float, default=600,
