@@ -25,6 +25,7 @@ setup(
             'swift-s3-sync = swift_s3_sync.daemon:main',
             'swift-s3-sync-status = swift_s3_sync.status:main',
             'swift-s3-sync-audit = swift_s3_sync.audit:main',
+            'swift-s3-migrator = swift_s3_sync.migrator.daemon:main',
             'proxymc = proxymc.server:main',
         ],
         'paste.app_factory': [

@@ -48,6 +48,13 @@ retry_initial_delay, retry_max_delay
     up to retry_max_delay (300), which must not be below the initial delay.
 http_proxy, https_proxy
     Proxy URLs for outbound requests (null = none).
+migrations
+    List of migration objects (default empty), read by swift-s3-migrator;
+    see "Migration keys" below.  A file with migrations may leave out
+    ``containers``.
+migrator_settings
+    Object of swift-s3-migrator settings (null = all defaults); see
+    "Migrator settings" below.
 
 Mapping keys
 ------------
@@ -120,6 +127,49 @@ storage_policy, remote_account
 auth_type, project_name, project_domain_name, user_domain_name
     swift: "swift" (default) or "keystone_v3", which needs all three names.
 
+Migration keys (each object of ``migrations``)
+---------------------------------------------
+account
+    The local account objects are copied into (required).
+aws_bucket
+    The source bucket, or container for swift (required; no "/").  "/*"
+    (every bucket of the source) is accepted but not built yet: the
+    migrator logs it and skips it.
+container
+    The local container (null = the same name as aws_bucket); must be null
+    with "/*".
+protocol, aws_endpoint, aws_identity, aws_secret, aws_session_token,
+aws_region, remote_account, auth_type, project_name, project_domain_name,
+user_domain_name
+    Where and how to read the source, as for mappings.
+prefix
+    Only objects whose names start with it ("" = all).
+older_than
+    Only objects last modified at least this many seconds ago (0 = all).
+storage_policy
+    Storage policy of the local containers the migrator creates (null =
+    the cluster's default).
+
+Two migrations into the same local account and container are refused.
+
+Migrator settings (the ``migrator_settings`` object)
+---------------------------------------------------
+status_dir
+    Where the migrator keeps its progress files
+    ("/var/lib/swift-s3-migrator"); must not be the sync daemon's
+    status_dir or inside it (the sync daemon removes what it does not
+    know there).
+items_chunk, workers
+    Source names listed per step (1000) and objects copied at once (10).
+poll_interval
+    Seconds between passes (30).
+takeover_slack
+    Seconds (3600) after which a node copies the objects of another node
+    that seems to be down.
+log_file, log_level
+    The migrator's own log file (null = Swift's logger default, syslog) and
+    level (null = the global log_level).
+
 Types are strict: a boolean must be JSON true/false (not "yes" or 1), an
 integer must not be a boolean or 1.5. Two mappings with the same account,
 container, protocol, aws_endpoint, aws_bucket and custom_prefix are refused
@@ -133,6 +183,7 @@ import collections
 import difflib
 import hashlib
 import json
+import os
 import re
 import urllib.parse
 
@@ -153,7 +204,8 @@ from swift_s3_sync.config_checks import (
     _regex,
     _selection_criteria,
     _show,
-    _string)
+    _string,
+    _wrong)
 
 
 class ConfigError(ValueError):
@@ -166,6 +218,27 @@ MASK = '***'
 
 
 # -- the schema ------------------------------------------------------------
+
+def _json_object_or_null(key, value):
+    if value is not None and not isinstance(value, dict):
+        raise _wrong(key, value, 'an object or null')
+    return value
+
+
+def _migration_list(key, value):
+    if not isinstance(value, list):
+        raise _wrong(key, value, 'a list of migration objects')
+    return value
+
+
+def _migration_bucket(key, value):
+    if not isinstance(value, str) or not value or (
+            '/' in value and value != '/*'):
+        raise _wrong(key, value,
+                     'a bucket or container name without "/", or "/*" for '
+                     'every bucket of the source')
+    return value
+
 
 Key = collections.namedtuple('Key', 'default check')
 
@@ -191,6 +264,8 @@ GLOBAL_KEYS = {
     'retry_max_delay': Key(300, _number_above(0)),
     'http_proxy': Key(None, _string(nullable=True)),
     'https_proxy': Key(None, _string(nullable=True)),
+    'migrations': Key([], _migration_list),
+    'migrator_settings': Key(None, _json_object_or_null),
 }
 
 MAPPING_KEYS = {
@@ -249,6 +324,38 @@ IDENTITY_KEYS = ('account', 'container', 'protocol', 'aws_endpoint',
 S3_ONLY_KEYS = ('aws_session_token', 'server_side_encryption',
                 'storage_class')
 KEYSTONE_KEYS = ('project_name', 'project_domain_name', 'user_domain_name')
+
+# swift-s3-migrator: where a migration reads from and what it copies.
+MIGRATION_KEYS = {
+    'account': Key(REQUIRED, _account),
+    'aws_bucket': Key(REQUIRED, _migration_bucket),
+    'container': Key(None, _string(nullable=True)),
+    'protocol': MAPPING_KEYS['protocol'],
+    'aws_endpoint': MAPPING_KEYS['aws_endpoint'],
+    'aws_identity': MAPPING_KEYS['aws_identity'],
+    'aws_secret': MAPPING_KEYS['aws_secret'],
+    'aws_session_token': MAPPING_KEYS['aws_session_token'],
+    'aws_region': MAPPING_KEYS['aws_region'],
+    'remote_account': MAPPING_KEYS['remote_account'],
+    'auth_type': MAPPING_KEYS['auth_type'],
+    'project_name': MAPPING_KEYS['project_name'],
+    'project_domain_name': MAPPING_KEYS['project_domain_name'],
+    'user_domain_name': MAPPING_KEYS['user_domain_name'],
+    'prefix': Key('', _string()),
+    'older_than': Key(0, _number_from(0)),
+    'storage_policy': Key(None, _string(nullable=True)),
+}
+
+MIGRATOR_SETTINGS_KEYS = {
+    'status_dir': Key('/var/lib/swift-s3-migrator', _string(non_empty=True)),
+    'items_chunk': Key(1000, _integer(1)),
+    'workers': Key(10, _integer(1)),
+    'poll_interval': Key(30, _number_above(0)),
+    'takeover_slack': Key(3600, _number_from(0)),
+    'log_file': Key(None, _string(nullable=True)),
+    'log_level': Key(None, _one_of('debug', 'info', 'warning', 'error',
+                                   any_case=True, nullable=True)),
+}
 
 
 # -- checking one section (the top level, or one mapping) -------------------
@@ -348,6 +455,33 @@ def _retry_delays_ordered(g):
 
 
 GLOBAL_RULES = (_retry_delays_ordered,)
+
+
+def _whole_source_keeps_names(m):
+    if m['aws_bucket'] == '/*' and m['container'] is not None:
+        return ("'container' must be null with 'aws_bucket': \"/*\" (every "
+                "bucket keeps its name)")
+
+
+def _local_container_name(m):
+    if m['container'] is not None and (not m['container'] or
+                                       '/' in m['container']):
+        return ("'container' must be a container name without \"/\" or "
+                "null, got %s" % _show(m['container']))
+
+
+def _session_token_is_s3(m):
+    if m['protocol'] != 's3' and m['aws_session_token'] is not None:
+        return "'aws_session_token' is only for protocol 's3'"
+
+
+MIGRATION_RULES = (
+    _local_container_name,
+    _whole_source_keeps_names,
+    _swift_has_endpoint,
+    _session_token_is_s3,
+    _keystone_has_names,
+)
 
 
 def _apply_rules(rules, values):
@@ -476,14 +610,90 @@ class Mapping(_Settings):
         return f'Mapping({self.label}, {self.redacted()!r})'
 
 
+def _migration_label(index, obj):
+    """How messages name a migration: its account and source bucket."""
+    label = f'migrations[{index}]'
+    if not isinstance(obj, dict):
+        return label
+    account, bucket = obj.get('account'), obj.get('aws_bucket')
+    if isinstance(account, str) and isinstance(bucket, str):
+        shown = '*' if bucket == '/*' else bucket
+        label += f' ({account}/{shown})'
+    return label
+
+
+class Migration(_Settings):
+    """One checked entry of ``migrations``; every migration key is an
+    attribute, plus ``index``, ``label``, ``all_buckets`` and
+    ``local_container`` (the container name with its default applied)."""
+
+    def __init__(self, index, values, label):
+        super().__init__(values)
+        object.__setattr__(self, 'index', index)
+        object.__setattr__(self, 'label', label)
+        object.__setattr__(self, '_signature',
+                           _sha256(self.identity())[:16])
+
+    @property
+    def all_buckets(self):
+        return self.aws_bucket == '/*'
+
+    @property
+    def local_container(self):
+        """The local container (None for "/*": each bucket's own name)."""
+        if self.all_buckets:
+            return None
+        return self.container or self.aws_bucket
+
+    def identity(self):
+        """What makes two migrations the same: their source and
+        destination (credentials may change without starting over)."""
+        return (self.account, self.local_container, self.protocol,
+                self.aws_endpoint, self.aws_bucket, self.prefix)
+
+    def signature(self):
+        """Stable short id, for naming progress files."""
+        return self._signature
+
+    def redacted(self):
+        return {key: MASK if _is_secret(key) and value is not None else value
+                for key, value in self._values.items()}
+
+    def values(self):
+        """A copy of the checked values (secrets included)."""
+        return dict(self._values)
+
+    def __repr__(self):
+        return f'Migration({self.label}, {self.redacted()!r})'
+
+
+class MigratorSettings(_Settings):
+    """The checked ``migrator_settings``, defaults filled in."""
+
+    def __repr__(self):
+        return f'MigratorSettings({self._values!r})'
+
+
 class Config(_Settings):
     """The whole checked file: every global key is an attribute, plus
-    ``mappings`` (``containers`` is the same list) and ``source``."""
+    ``mappings`` (``containers`` is the same list) and ``source``.
+    ``migrations`` lists Migration objects; ``migrator`` is always the
+    MigratorSettings (defaults filled in), while ``migrator_settings``
+    stays None when the file has none."""
 
-    def __init__(self, source, values, mappings):
-        super().__init__(dict(values, containers=mappings))
+    def __init__(self, source, values, mappings, migrations=(),
+                 migrator=None):
+        given = dict(values, containers=mappings)
+        if 'migrations' in values:
+            given['migrations'] = list(migrations)
+        if values.get('migrator_settings') is not None:
+            given['migrator_settings'] = migrator
+        super().__init__(given)
         object.__setattr__(self, 'source', source)
         object.__setattr__(self, 'mappings', mappings)
+        # Always present: the migrator's settings with defaults filled in.
+        object.__setattr__(self, 'migrator', migrator or MigratorSettings(
+            _defaults(MIGRATOR_SETTINGS_KEYS)))
 
     def mappings_for(self, account, container):
         """The mappings that copy this local container."""
@@ -545,12 +755,80 @@ def _refuse_duplicates(mappings, source):
                 f'[{first.index}]: same ' + ', '.join(IDENTITY_KEYS))
 
 
+def _defaults(schema):
+    return {key: spec.default for key, spec in schema.items()}
+
+
+def _build_migration(index, obj, source):
+    label = _migration_label(index, obj)
+    try:
+        if not isinstance(obj, dict):
+            raise _Invalid(f'must be an object, got {_show(obj)}')
+        values = _check_section(obj, MIGRATION_KEYS, GLOBAL_KEYS,
+                                'a global key; it belongs at the top level')
+        _apply_rules(MIGRATION_RULES, values)
+    except _Invalid as problem:
+        raise ConfigError(f'{source}: {label}: {problem}') from None
+    return Migration(index, values, label)
+
+
+def _refuse_duplicate_migrations(migrations, source):
+    """Two sources into one local container would delete each other's
+    objects (each sees the other's copies as deleted at its source)."""
+    seen = {}
+    for migration in migrations:
+        key = (migration.account, migration.local_container)
+        if migration.all_buckets:
+            key = (migration.account, '/*', migration.aws_endpoint)
+        first = seen.setdefault(key, migration)
+        if first is not migration:
+            raise ConfigError(
+                f'{source}: {migration.label} copies into the same local '
+                f'account and container as migrations[{first.index}]')
+
+
+def _build_migrator_settings(obj, source):
+    if obj is None:
+        return None
+    try:
+        values = _check_section(obj, MIGRATOR_SETTINGS_KEYS, MIGRATION_KEYS,
+                                "a migration key; it belongs in an object "
+                                "of 'migrations'")
+    except _Invalid as problem:
+        raise ConfigError(f'{source}: migrator_settings: {problem}') \
+            from None
+    return MigratorSettings(values)
+
+
+def _inside(path, directory):
+    path = os.path.normpath(os.path.abspath(path))
+    directory = os.path.normpath(os.path.abspath(directory))
+    return path == directory or path.startswith(directory.rstrip(os.sep) +
+                                                os.sep)
+
+
+def _migrator_status_apart(status_dir, settings, source):
+    """The sync daemon prunes what it does not know under its status_dir,
+    so the migrator's progress must live elsewhere."""
+    if _inside(settings.status_dir, status_dir):
+        raise ConfigError(
+            f"{source}: migrator_settings: 'status_dir' "
+            f"{_show(settings.status_dir)} must not be the sync daemon's "
+            f"'status_dir' or inside it (the sync daemon removes files it "
+            f"does not know there)")
+
+
 def parse_config(text, source='sync.json'):
     """Check the JSON text of a config; ``source`` names it in errors."""
     document = _parse_json(text, source)
     if not isinstance(document, dict):
         raise ConfigError(f'{source}: the top level must be a JSON object, '
                           f'got {_show(document)}')
+    if 'migrations' in document and 'containers' not in document:
+        # A migrator-only file needs no sync mappings.
+        with_containers = _JSONObject(document, containers=[])
+        with_containers.duplicate_keys = document.duplicate_keys
+        document = with_containers
     try:
         values = _check_section(
             document, GLOBAL_KEYS, MAPPING_KEYS,
@@ -561,7 +839,16 @@ def parse_config(text, source='sync.json'):
     mappings = [_build_mapping(index, obj, source)
                 for index, obj in enumerate(values['containers'])]
     _refuse_duplicates(mappings, source)
-    return Config(source, values, mappings)
+    migrations = [_build_migration(index, obj, source)
+                  for index, obj in enumerate(values['migrations'])]
+    _refuse_duplicate_migrations(migrations, source)
+    migrator = _build_migrator_settings(values['migrator_settings'], source)
+    if migrations:
+        _migrator_status_apart(
+            values['status_dir'],
+            migrator or MigratorSettings(_defaults(MIGRATOR_SETTINGS_KEYS)),
+            source)
+    return Config(source, values, mappings, migrations, migrator)
 
 
 def load_config(path):

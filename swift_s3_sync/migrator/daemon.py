@@ -1,0 +1,405 @@
+"""The swift-s3-migrator daemon: one per container node.
+
+    swift-s3-migrator --config /etc/swift-s3-sync/sync.json [--once]
+                      [--log-level debug|info|warning|error] [--console]
+    swift-s3-migrator --config sync.json --status [--json]
+
+It reads ``migrations`` and ``migrator_settings`` from the same file as the
+sync daemon (see docs/configuration.md and docs/migrator.md).  Every
+``poll_interval`` seconds a pass starts: for each migration whose local
+container has a replica on this node (container ring, ``devices``,
+``swift_bind_ip``/``swift_bind_port`` as for the sync daemon), the node walks
+the source once to its end, a page at a time, copying its share of the
+objects (see ``split``); pages of different migrations take turns, so a
+large one does not hold up the others.  ``--once`` runs one pass and exits.
+
+Signals, as for swift-s3-sync:
+
+* SIGTERM/SIGINT: finish the objects in flight (no new ones), save
+  progress, exit 0.  The marker stays before a page left half done;
+  progress is saved after every page, so even SIGKILL loses at most the
+  page in flight, whose copied objects compare EQUAL afterwards.
+* SIGHUP: reload the config before the next pass; a config that does not
+  load is logged and the old one stays in force.
+
+Before it starts it checks ``swift_dir`` (swift.conf, rings), ``devices``,
+the migrator's ``status_dir``, ``internal_client_conf_path`` and that every
+migration's ``storage_policy`` exists: a problem is one line naming the key
+and exit status 2.
+
+Logging goes to ``migrator_settings.log_file`` (or syslog), log name
+``swift-s3-migrator``.  Metrics (statsd, ``log_statsd_*``), per migration
+``migration<index>``: ``scanned``, ``copied_objects``, ``bytes``,
+``deleted_objects``, ``failures``.  Each pass ends with a line
+``pass done in ...: <actions>, N bytes``.
+
+``--status`` prints, from this node's progress files only (no request to
+the source or to Swift), per migration and container: objects copied,
+bytes, deletes, the last full sweep and the failures with their reasons;
+``--json`` the same as JSON.
+"""
+import argparse
+import json
+import logging
+import logging.handlers
+import signal
+import sys
+import time
+
+import eventlet
+
+LOG_NAME = 'swift-s3-migrator'
+
+
+class StartupError(Exception):
+    """One line: what is wrong around the config."""
+
+
+def make_logger(config, level=None, console=False):
+    from swift.common.utils import get_logger
+    settings = config.migrator
+    conf = {'log_name': LOG_NAME,
+            'log_level': (level or settings.log_level or
+                          config.log_level).upper()}
+    if config.log_statsd_host:
+        conf.update(log_statsd_host=config.log_statsd_host,
+                    log_statsd_port=str(config.log_statsd_port),
+                    log_statsd_metric_prefix=config.log_statsd_metric_prefix)
+    logger = get_logger(conf, name=LOG_NAME, log_route=LOG_NAME,
+                        log_to_console=console)
+    if settings.log_file:
+        base = logger.logger
+        for handler in list(base.handlers):
+            if isinstance(handler, logging.handlers.SysLogHandler):
+                base.removeHandler(handler)
+        handler = logging.handlers.WatchedFileHandler(settings.log_file)
+        handler.setFormatter(logging.Formatter(
+            '%(asctime)s %(name)s %(levelname)s: %(message)s'))
+        base.addHandler(handler)
+    for noisy in ('boto3', 'botocore', 'urllib3'):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return logger
+
+
+def check_surroundings(config):
+    """What the migrator needs besides the config; loads swift.conf."""
+    import os
+    from swift_s3_sync import surroundings
+    surroundings.check_swift_dir(config.swift_dir)
+    surroundings.use_swift_dir(config.swift_dir)
+    surroundings.check_object_rings(config.swift_dir)
+    surroundings.check_container_ring(config.swift_dir)
+    if not os.path.isdir(config.devices):
+        raise surroundings.SurroundingsError(
+            'devices %r: no such directory' % config.devices)
+    surroundings.check_status_dir(config.migrator.status_dir)
+    if config.internal_client_conf_path:
+        surroundings._readable_file('internal_client_conf_path',
+                                    config.internal_client_conf_path)
+    surroundings.check_tls_bundles()
+    check_storage_policies(config)
+
+
+def check_storage_policies(config):
+    from swift.common.storage_policy import POLICIES
+    for migration in config.migrations:
+        name = migration.storage_policy
+        if name and POLICIES.get_by_name(name) is None:
+            raise StartupError(
+                "%s: %s: 'storage_policy' %r is not a storage policy of "
+                "swift_dir %r" % (config.source, migration.label, name,
+                                  config.swift_dir))
+
+
+class Job(object):
+    """One (migration, local container) of a pass."""
+
+    def __init__(self, migration, container, runner, progress):
+        self.migration = migration
+        self.container = container
+        self.runner = runner
+        self.progress = progress
+
+
+class Migrator(object):
+
+    def __init__(self, config_path, config, logger, store=None,
+                 locator=None, provider_factory=None, clock=time.time):
+        """``store`` (a LocalStore), ``locator`` (crawler.locate.Locator)
+        and ``provider_factory(migration, bucket, container)`` are made
+        from the config unless given (tests give fakes)."""
+        from swift_s3_sync.daemon import Metrics
+        self.config_path = config_path
+        self.logger = logger
+        self.metrics = Metrics(logger)
+        self.clock = clock
+        self._store = store
+        self._locator = locator
+        self._provider_factory = provider_factory
+        self.stopping = False
+        self.reload_requested = False
+        self.providers = {}
+        self._apply(config)
+
+    def _apply(self, config):
+        from swift_s3_sync.migrator.status import ProgressFiles
+        self._close_providers()
+        self.config = config
+        self.settings = config.migrator
+        self.files = ProgressFiles(self.settings.status_dir)
+        self.pool = eventlet.GreenPool(self.settings.workers)
+        if self._store is None:
+            self._store = self._make_store(config)
+        if self._locator is None:
+            from swift_s3_sync.crawler.locate import Locator
+            self._locator = Locator(config.swift_dir, config.devices,
+                                    config.swift_bind_ip,
+                                    config.swift_bind_port)
+
+    @staticmethod
+    def _make_store(config):
+        from swift_s3_sync.local_swift import make_internal_client
+        from swift_s3_sync.migrator.local import LocalStore
+        return LocalStore(make_internal_client(
+            config.swift_dir, config.internal_client_conf_path,
+            user_agent='swift-s3-migrator'))
+
+    def _close_providers(self):
+        for provider in self.providers.values():
+            provider.close()
+        self.providers = {}
+
+    def provider(self, migration, bucket, container):
+        key = (migration.signature(), bucket)
+        if key not in self.providers:
+            if self._provider_factory is not None:
+                made = self._provider_factory(migration, bucket, container)
+            else:
+                from swift_s3_sync.migrator.source import source_provider
+                made = source_provider(
+                    migration, bucket, container, self.logger,
+                    max_connections=self.settings.workers)
+            self.providers[key] = made
+        return self.providers[key]
+
+    # -- signals ------------------------------------------------------------
+    def install_signal_handlers(self):
+        def stop(signum, frame):
+            self.logger.info('signal %d: finishing objects in flight',
+                             signum)
+            self.stopping = True
+
+        def reload(signum, frame):
+            self.reload_requested = True
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, reload)
+
+    def maybe_reload(self):
+        if not self.reload_requested:
+            return
+        self.reload_requested = False
+        from swift_s3_sync.config import ConfigError, load_config
+        from swift_s3_sync.surroundings import SurroundingsError
+        try:
+            config = load_config(self.config_path)
+            check_surroundings(config)
+        except (ConfigError, SurroundingsError, StartupError) as err:
+            self.logger.error('config not reloaded, keeping the old one: %s',
+                              err)
+            return
+        self._apply(config)
+        self.logger.info('config reloaded: %d migrations',
+                         len(config.migrations))
+
+    # -- a pass -------------------------------------------------------------
+    def _share(self, account, container):
+        from swift_s3_sync.migrator.split import share_from_ring
+        # Locator knows this node's devices (IP, port, mounted directory).
+        return share_from_ring(self._locator.ring, account, container,
+                               self._locator._is_mine)
+
+    def _job(self, migration):
+        """The Job of a migration on this node, or None."""
+        from swift_s3_sync.migrator.runner import ContainerMigration
+        from swift_s3_sync.migrator.split import Walks
+        if migration.all_buckets:
+            self.logger.error('%s: aws_bucket "/*" (every bucket of the '
+                              'source) is not built yet; skipped',
+                              migration.label)
+            return None
+        container = migration.local_container
+        share = self._share(migration.account, container)
+        if not share.participates:
+            return None
+        progress = self.files.open(migration, migration.account, container)
+        if progress.problem:
+            self.logger.warning('%s: %s', migration.label, progress.problem)
+        ranks = share.stand_in_ranks()
+        walks = Walks(progress.state, self.settings.takeover_slack,
+                      max(ranks) if ranks else 0)
+        runner = ContainerMigration(
+            migration, self.provider(migration, migration.aws_bucket,
+                                     container),
+            self._store, container, share, walks, progress, self.pool,
+            self.logger, items_chunk=self.settings.items_chunk,
+            retry_delays=(self.config.retry_initial_delay,
+                          self.config.retry_max_delay),
+            source_container=container, clock=self.clock)
+        runner.stopping = lambda: self.stopping
+        return Job(migration, container, runner, progress)
+
+    def _jobs(self):
+        jobs = []
+        for migration in self.config.migrations:
+            try:
+                job = self._job(migration)
+            except Exception as err:
+                self.logger.error('%s: skipped this pass: %s',
+                                  migration.label, err)
+                continue
+            if job is not None:
+                jobs.append(job)
+        return jobs
+
+    def run_once(self):
+        """One pass: every migration of this node walks its source to the
+        end, pages of different migrations taking turns."""
+        from swift_s3_sync.migrator.runner import Counters
+        started = self.clock()
+        jobs = self._jobs()
+        active = list(jobs)
+        while active and not self.stopping:
+            for job in list(active):
+                if self.stopping:
+                    break
+                if self._step(job):
+                    active.remove(job)
+        total = Counters()
+        for job in jobs:
+            total.merge(job.runner.counters)
+        self._prune()
+        self.logger.info(
+            'pass done in %.2fs: %s, %d bytes', self.clock() - started,
+            ', '.join('%s=%d' % kv for kv in sorted(total.actions.items()))
+            or 'nothing to do', total.bytes)
+        return total
+
+    def _step(self, job):
+        """One step of a job; True when it is finished for this pass (its
+        sweep reached the end, or it failed)."""
+        before = _snapshot(job.runner.counters)
+        try:
+            done = job.runner.step()
+        except Exception as err:
+            self.logger.error('%s: %s: pass stopped: %s',
+                              job.migration.label, job.container, err)
+            done = True
+        try:
+            job.progress.save()
+        except OSError as err:
+            self.logger.error('%s: progress file %s not saved: %s',
+                              job.migration.label, job.progress.path, err)
+            return True
+        self._report(job.migration, before, job.runner.counters)
+        return done
+
+    def _prune(self):
+        if self.stopping:
+            return
+        keep = {m.signature() for m in self.config.migrations}
+        try:
+            for signature in self.files.prune(keep):
+                self.logger.info('removed progress of a migration no '
+                                 'longer configured (%s)', signature)
+        except OSError as err:
+            self.logger.error('old progress not removed from %s: %s',
+                              self.settings.status_dir, err)
+
+    def _report(self, migration, before, counters):
+        name = 'migration%d' % migration.index
+        now = _snapshot(counters)
+        for metric, key in (('scanned', 'scanned'),
+                            ('copied_objects', 'copied'),
+                            ('bytes', 'bytes'),
+                            ('deleted_objects', 'deleted'),
+                            ('failures', 'failed')):
+            self.metrics.count(name, metric, now[key] - before[key])
+
+    def run_forever(self):
+        while not self.stopping:
+            started = self.clock()
+            self.maybe_reload()
+            self.run_once()
+            while not self.stopping and not self.reload_requested and \
+                    self.clock() - started < self.settings.poll_interval:
+                eventlet.sleep(0.2)
+
+
+def _snapshot(counters):
+    return {'scanned': counters.scanned, 'bytes': counters.bytes,
+            'copied': counters.actions['copied'],
+            'deleted': counters.actions['deleted'],
+            'failed': counters.actions['failed']}
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog='swift-s3-migrator',
+        description='Copy buckets of S3 or containers of another Swift '
+                    'into this Swift cluster.')
+    parser.add_argument('--config', required=True, help='sync.json path')
+    parser.add_argument('--once', action='store_true',
+                        help='run one pass and exit')
+    parser.add_argument('--log-level',
+                        choices=('debug', 'info', 'warning', 'error'))
+    parser.add_argument('--console', action='store_true',
+                        help='log to stderr too')
+    parser.add_argument('--status', action='store_true',
+                        help="print this node's progress and exit")
+    parser.add_argument('--json', action='store_true',
+                        help='with --status: as JSON')
+    return parser.parse_args(argv)
+
+
+def print_status(config, as_json):
+    from swift_s3_sync.migrator.status import collect, format_text
+    report = collect(config)
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + '\n')
+    else:
+        sys.stdout.write(format_text(report))
+    return 0
+
+
+def main(argv=None):
+    from swift_s3_sync.daemon import green
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        green()   # before Swift and boto3 are imported, as swift-s3-sync
+    from swift_s3_sync.config import ConfigError, load_config
+    from swift_s3_sync.surroundings import SurroundingsError
+    try:
+        config = load_config(args.config)
+        if args.status:
+            return print_status(config, args.json)
+        check_surroundings(config)
+    except (ConfigError, SurroundingsError, StartupError) as err:
+        sys.stderr.write('swift-s3-migrator: %s\n' % err)
+        return 2
+    green()
+    logger = make_logger(config, args.log_level, args.console)
+    migrator = Migrator(args.config, config, logger)
+    migrator.install_signal_handlers()
+    logger.info('started: %d migrations, devices %s',
+                len(config.migrations), config.devices)
+    if args.once:
+        migrator.run_once()
+    else:
+        migrator.run_forever()
+    logger.info('stopped')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

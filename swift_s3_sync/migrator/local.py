@@ -1,0 +1,133 @@
+"""The local side of a migration: listing, writing and deleting objects in
+this cluster through Swift's InternalClient (an in-process proxy, no auth).
+
+Every object the migrator writes carries the transient system metadata
+``X-Object-Transient-Sysmeta-Swift-S3-Migrator-Source`` whose value is the
+source timestamp the copy was given (also its X-Timestamp).  Swift drops
+transient sysmeta when the object is overwritten or POSTed, so the header
+says "this is still the migrator's copy": only such objects are deleted
+when the source no longer has them.  Clients cannot set or see it through
+a proxy (the gatekeeper removes sysmeta), only internal clients can.
+"""
+import json
+
+from swift.common.internal_client import UnexpectedResponse
+from swift.common.swob import str_to_wsgi
+from swift.common.utils import Timestamp
+
+from swift_s3_sync.local_swift import LocalError, LocalSwift, \
+    object_timestamp
+
+MIGRATED_HEADER = 'X-Object-Transient-Sysmeta-Swift-S3-Migrator-Source'
+
+# Results of delete_if_ours()
+DELETED = 'deleted'
+KEPT = 'kept'          # written or changed by a client: never deleted
+ABSENT = 'absent'
+
+
+class LocalStore(object):
+    """Local operations the migrator needs, on one InternalClient."""
+
+    def __init__(self, client):
+        self.client = client
+        self.swift = LocalSwift(client)
+        self._containers = set()   # (account, container) known to exist
+
+    # -- listing -------------------------------------------------------------
+    def list_range(self, account, container, marker, end, prefix='',
+                   page=1000):
+        """Local listing entries (dicts) after ``marker`` up to ``end``
+        included (None: to the end), with ``prefix``; pages of ``page``
+        names are read only as far as needed.  A missing container lists
+        nothing."""
+        path = self.client.make_path(account, container)
+        while True:
+            # swob takes query values and headers as WSGI strings.
+            params = {'format': 'json', 'marker': str_to_wsgi(marker),
+                      'limit': str(page)}
+            if prefix:
+                params['prefix'] = str_to_wsgi(prefix)
+            try:
+                resp = self.client.make_request('GET', path, {}, (2, 404),
+                                                params=params)
+            except UnexpectedResponse as err:
+                raise LocalError('listing %s/%s: %s' % (account, container,
+                                                        err))
+            if resp.status_int != 200:
+                return
+            items = json.loads(resp.body)
+            for item in items:
+                if end is not None and item['name'] > end:
+                    return
+                yield item
+            if len(items) < page or (end is not None and
+                                     items[-1]['name'] >= end):
+                return
+            marker = items[-1]['name']
+
+    # -- containers ----------------------------------------------------------
+    def ensure_container(self, account, container, storage_policy=None):
+        """Create the local container (with the storage policy) unless it
+        exists; remembered, so it costs a request once per process."""
+        if (account, container) in self._containers:
+            return
+        try:
+            exists = self.client.container_exists(account, container)
+            if not exists:
+                headers = {}
+                if storage_policy:
+                    headers['X-Storage-Policy'] = storage_policy
+                self.client.make_request(
+                    'PUT', self.client.make_path(account, container),
+                    headers, (2,))
+        except UnexpectedResponse as err:
+            raise LocalError('creating container %s/%s: %s' % (
+                account, container, err))
+        self._containers.add((account, container))
+
+    def forget_container(self, account, container):
+        """A PUT answered 404: the container went away."""
+        self._containers.discard((account, container))
+
+    # -- objects -------------------------------------------------------------
+    def put(self, account, container, name, body, headers):
+        """PUT ``body`` (a file-like read once); returns the response.
+        The proxy answers 202 (not 201) when the object servers hold a
+        newer object and refused it (409).  A 404 (container deleted
+        meanwhile) forgets the container."""
+        path = self.client.make_path(account, container, name)
+        wsgi_headers = {k: str_to_wsgi(v) for k, v in headers.items()}
+        try:
+            resp = self.client.make_request('PUT', path, wsgi_headers, (2,),
+                                            body_file=body)
+        except UnexpectedResponse as err:
+            if err.resp is not None and err.resp.status_int == 404:
+                self.forget_container(account, container)
+            raise LocalError('PUT %s/%s: %s' % (container, name, err))
+        return resp
+
+    def head(self, account, container, name):
+        return self.swift.head(account, container, name)
+
+    def delete_if_ours(self, account, container, name):
+        """Delete the object only when it is still the copy the migrator
+        wrote: it carries MIGRATED_HEADER and nothing changed it since (its
+        newest timestamp is the one the migrator gave it).  The DELETE
+        carries that timestamp plus one offset, so an object server that
+        holds a newer write refuses it (LocalSwift.delete_version)."""
+        headers = self.head(account, container, name)
+        if headers is None:
+            return ABSENT
+        marker = headers.get(MIGRATED_HEADER.lower())
+        if not marker:
+            return KEPT
+        try:
+            written = Timestamp(marker)
+        except ValueError:
+            return KEPT
+        if object_timestamp(headers) != written:
+            return KEPT
+        if self.swift.delete_version(account, container, name, written):
+            return DELETED
+        return KEPT

@@ -1,0 +1,229 @@
+"""One migration into one local container, a page at a time.
+
+A *step* does, in order:
+
+1. the objects that failed earlier and are due for a retry (each looked up
+   again at the source and locally: a listing request each, by name);
+2. one page of the normal walk: list ``items_chunk`` source names after the
+   walk's marker, merge them with the local listing of the same range
+   (``plan``), and act on this node's names (``split``, rank 0);
+3. for each stand-in rank this node has, one page of that stand-in's walk
+   when its slack allows it (``split.Walks``).
+
+Objects of a page are copied concurrently (``workers`` at a time, shared
+by every container of the pass); the marker moves past the page only when
+every object of it is done or recorded as failed, and the progress file is
+written after each step.  When the daemon is stopping, objects not started
+yet are left and the marker stays before the page.
+
+Failures are recorded with their reason and tried again after
+``retry_initial_delay`` seconds, doubling up to ``retry_max_delay``,
+without waiting for the next sweep; a permanent one
+(a large object, not built yet) is tried again only when the source object
+changes.
+"""
+import collections
+import time
+
+from swift_s3_sync.local_swift import LocalError
+from swift_s3_sync.migrator import copier, plan
+from swift_s3_sync.migrator.local import DELETED
+from swift_s3_sync.providers.base import RemoteError
+
+
+class Counters(object):
+    def __init__(self):
+        self.actions = collections.Counter()
+        self.bytes = 0
+        self.scanned = 0
+
+    def merge(self, other):
+        self.actions.update(other.actions)
+        self.bytes += other.bytes
+        self.scanned += other.scanned
+
+
+class ContainerMigration(object):
+    """``source_container``: the name the provider lists (its own bucket
+    for a bucket migration); ``container``: the local container."""
+
+    def __init__(self, migration, provider, store, container, share, walks,
+                 progress, pool, logger, items_chunk=1000,
+                 retry_delays=(5, 300), source_container=None,
+                 clock=time.time):
+        self.migration = migration
+        self.provider = provider
+        self.store = store
+        self.account = migration.account
+        self.container = container
+        self.source_container = source_container or container
+        self.share = share
+        self.walks = walks
+        self.progress = progress
+        self.pool = pool
+        self.logger = logger
+        self.items_chunk = items_chunk
+        self.retry_initial, self.retry_max = retry_delays
+        self.clock = clock
+        self.counters = Counters()
+        # Set by the daemon on SIGTERM: objects not started yet are left,
+        # and the page's marker does not move past them.
+        self.stopping = lambda: False
+
+    # -- a step --------------------------------------------------------------
+    def step(self):
+        """Retries, one page of the normal walk and of each stand-in due;
+        True when the normal walk reached the end of the source."""
+        now = self.clock()
+        self.retry_failures(now)
+        self.progress.sweep_started(now)
+        marker = self.walks.walk['marker']
+        end = self._page(marker, None, rank=0)
+        if self.stopping():
+            return False
+        sweep_done = end is None
+        self.walks.walked(end, self.clock())
+        if sweep_done:
+            self.progress.sweep_finished(self.clock())
+        for rank in self.share.stand_in_ranks():
+            window = self.walks.stand_in_window(rank, self.clock())
+            if window is None:
+                continue
+            covered = self._page(window[0], window[1], rank=rank)
+            if self.stopping():
+                break
+            self.walks.stood_in(rank, covered)
+        return sweep_done
+
+    def _list_source(self, marker, window_end):
+        """(source page, the last name it covers or None for the end)."""
+        page = list(self.provider.list(
+            self.source_container, prefix=self.migration.prefix,
+            marker=marker, limit=self.items_chunk))
+        end = plan.page_end(page, self.items_chunk)
+        if window_end is not None and (end is None or end > window_end):
+            page = [r for r in page if r.name <= window_end]
+            end = window_end
+        return page, end
+
+    def _page(self, marker, window_end, rank):
+        source, end = self._list_source(marker, window_end)
+        if rank == 0:
+            self.counters.scanned += len(source)
+            self.progress.count('scanned', len(source))
+        local = self.store.list_range(
+            self.account, self.container, marker, end,
+            prefix=self.migration.prefix, page=self.items_chunk)
+        decisions = plan.merge(source, local, self.clock(),
+                               self.migration.older_than)
+        self._act_on([d for d in decisions
+                      if self.share.rank(d.name) == rank])
+        return end
+
+    # -- acting --------------------------------------------------------------
+    def _act_on(self, decisions):
+        for decision in decisions:
+            if self.stopping():
+                break
+            if decision.action in (plan.COPY, plan.GONE):
+                self.pool.spawn_n(self._act, decision)
+            else:
+                self.counters.actions[decision.action] += 1
+        self.pool.waitall()
+
+    def _act(self, decision):
+        try:
+            if decision.action == plan.COPY:
+                self._copy(decision)
+            else:
+                self._delete(decision)
+        except Exception as err:   # one object must not stop the page
+            self._failed(decision, err)
+
+    def _skip_known_permanent(self, decision):
+        failure = self.progress.failures.get(decision.name)
+        return (failure is not None and failure['permanent'] and
+                failure.get('version') ==
+                plan.source_timestamp(decision.source).internal)
+
+    def _copy(self, decision):
+        if self._skip_known_permanent(decision):
+            self.counters.actions['unsupported'] += 1
+            return
+        self.store.ensure_container(self.account, self.container,
+                                    self.migration.storage_policy)
+        try:
+            copied = copier.copy_object(
+                self.provider, self.store, self.account, self.container,
+                decision.source, self.source_container)
+        except (copier.SourceChanged, copier.LocalNewer) as err:
+            # Not failures: the next listing shows what is there now.
+            self.logger.debug('%s: %s/%s not copied: %s',
+                              self.migration.label, self.container,
+                              decision.name, err)
+            self.counters.actions[
+                'local_newer' if isinstance(err, copier.LocalNewer)
+                else 'source_changed'] += 1
+            self.progress.clear_failure(decision.name)
+            return
+        self.counters.actions['copied'] += 1
+        self.counters.bytes += copied
+        self.progress.count('copied')
+        self.progress.count('bytes', copied)
+        self.progress.clear_failure(decision.name)
+
+    def _delete(self, decision):
+        result = self.store.delete_if_ours(self.account, self.container,
+                                           decision.name)
+        self.counters.actions[result] += 1
+        if result == DELETED:
+            self.progress.count('deleted')
+        self.progress.clear_failure(decision.name)
+
+    def _failed(self, decision, err):
+        permanent = bool(getattr(err, 'permanent', False))
+        if isinstance(err, (copier.CopyError, RemoteError, LocalError)):
+            reason = str(err)
+        else:
+            reason = '%s: %s' % (type(err).__name__, err)
+            self.logger.exception('%s: %s/%s', self.migration.label,
+                                  self.container, decision.name)
+        now = self.clock()
+        previous = self.progress.failures.get(decision.name, {})
+        delay = min(self.retry_initial * 2 ** previous.get('attempts', 0),
+                    self.retry_max)
+        self.progress.record_failure(decision.name, reason, permanent,
+                                     now + delay, now)
+        if decision.source is not None:
+            self.progress.failures[decision.name]['version'] = \
+                plan.source_timestamp(decision.source).internal
+        self.progress.count('failed')
+        self.counters.actions['failed'] += 1
+        self.logger.warning('%s: %s/%s not %s: %s', self.migration.label,
+                            self.container, decision.name,
+                            'copied' if decision.action == plan.COPY
+                            else 'deleted', reason)
+
+    # -- retries -------------------------------------------------------------
+    def _lookup(self, name):
+        """The decision for one name, from fresh listings of both sides."""
+        source = [r for r in self.provider.list(
+            self.source_container, prefix=name, limit=1) if r.name == name]
+        local = [e for e in self.store.list_range(
+            self.account, self.container, '', name, prefix=name, page=1)
+            if e['name'] == name]
+        decisions = plan.merge(source, local, self.clock(),
+                               self.migration.older_than)
+        return decisions[0] if decisions else None
+
+    def retry_failures(self, now):
+        due = self.progress.due_retries(now)
+        decisions = []
+        for name in due:
+            decision = self._lookup(name)
+            if decision is None or decision.action not in (plan.COPY,
+                                                           plan.GONE):
+                self.progress.clear_failure(name)   # nothing left to do
+                continue
+            decisions.append(decision)
+        self._act_on(decisions)
