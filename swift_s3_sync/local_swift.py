@@ -211,20 +211,52 @@ class VerifiedStream(object):
         self._done = False
 
     def read(self, size=-1):
-        while not self._done and (size is None or size < 0 or
-                                  len(self._pending) < size):
+        if size is None or size < 0:
+            return self._read_all()
+        while not self._done and len(self._pending) < size:
             chunk = next(self._chunks, None)
             if chunk is None:
                 self._finish()
                 break
             self._md5.update(chunk)
             self._pending += chunk
-        if size is None or size < 0 or size >= len(self._pending):
+        if size >= len(self._pending):
             data, self._pending = bytes(self._pending), bytearray()
             return data
         data = bytes(self._pending[:size])
         del self._pending[:size]
         return data
+
+    def readinto(self, buffer):
+        """Fill ``buffer`` as far as the body goes; the bytes filled.  Each
+        chunk is copied in and dropped at once, so reading a part costs its
+        buffer and a chunk, not a buffer's worth of chunks."""
+        view = memoryview(buffer).cast('B')
+        filled = min(len(self._pending), len(view))
+        view[:filled] = self._pending[:filled]
+        del self._pending[:filled]
+        while filled < len(view) and not self._done:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self._finish()
+                break
+            self._md5.update(chunk)
+            taken = min(len(chunk), len(view) - filled)
+            view[filled:filled + taken] = memoryview(chunk)[:taken]
+            filled += taken
+            self._pending += memoryview(chunk)[taken:]
+        return filled
+
+    def _read_all(self):
+        """The rest at once: chunks joined once (no growing buffer)."""
+        pieces = [bytes(self._pending)] if self._pending else []
+        self._pending = bytearray()
+        if not self._done:
+            for chunk in self._chunks:
+                self._md5.update(chunk)
+                pieces.append(chunk)
+            self._finish()
+        return b''.join(pieces)
 
     def _finish(self):
         self._done = True

@@ -80,19 +80,63 @@ def segment_parts(local):
         yield (lambda seg=seg: local.open_segment(seg)), seg.size, seg.etag
 
 
+class PartBuffer(io.RawIOBase):
+    """A part's bytes held once, read back (for signing, checksums and the
+    send) in small copies."""
+
+    def __init__(self, data):
+        super().__init__()
+        self._view = memoryview(data)
+        self._pos = 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def readinto(self, buffer):
+        taken = min(len(buffer), len(self._view) - self._pos)
+        buffer[:taken] = self._view[self._pos:self._pos + taken]
+        self._pos += taken
+        return taken
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos,
+                io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self):
+        return self._pos
+
+    def __len__(self):
+        return len(self._view)
+
+    def close(self):
+        try:
+            self._view.release()
+        except BufferError:   # a slice still alive: freed with it
+            pass
+        super().close()
+
+
 def _in_memory(body, size):
-    """A part's bytes read whole: SigV4 over plain HTTP hashes the payload
-    before sending it, and a retried request sends it again."""
+    """A part's bytes read whole into one buffer: SigV4 over plain HTTP
+    hashes the payload before sending it, and a retried request sends it
+    again.  Reading past ``size`` ends the body, which checks its MD5."""
+    data = bytearray(size)
     try:
-        data = body.read()
+        got = body.readinto(data)
+        extra = body.read(1)
     finally:
         close = getattr(body, 'close', None)
         if close:
             close()
-    if len(data) != size:
-        raise RemoteError('a part of %d bytes read as %d' % (size, len(data)),
-                          permanent=False)
-    return io.BytesIO(data)
+    if got != size or extra:
+        raise RemoteError('a part of %d bytes read as %s' % (
+            size, got if not extra else 'more'), permanent=False)
+    return PartBuffer(data)
 
 
 class PartCopy(object):
@@ -119,16 +163,17 @@ def streamed_parts(local):
     stream = local.open_body()
     try:
         while True:
-            part = bytearray()
-            while len(part) < part_size:
-                chunk = stream.read(min(READ_CHUNK, part_size - len(part)))
+            chunks, got, md5 = [], 0, hashlib.md5()
+            while got < part_size:
+                chunk = stream.read(min(READ_CHUNK, part_size - got))
                 if not chunk:
                     break
-                part += chunk
-            if not part:
+                md5.update(chunk)
+                chunks.append(chunk)
+                got += len(chunk)
+            if not got:
                 return
-            yield io.BytesIO(part), len(part), \
-                hashlib.md5(part).hexdigest()
+            yield io.BytesIO(b''.join(chunks)), got, md5.hexdigest()
     finally:
         stream.close()
 

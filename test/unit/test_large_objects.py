@@ -281,3 +281,53 @@ class TestVerifiedStream(unittest.TestCase):
     def test_ranges_are_not_checked(self):
         self.assertEqual(b'abcd', VerifiedStream([b'ab', b'cd'], None,
                                                  'c/o').read())
+
+    def test_readinto_fills_across_chunks_and_keeps_the_rest(self):
+        data = bytes(range(256)) * 10
+        stream = VerifiedStream([data[:700], data[700:1900], data[1900:]],
+                                hashlib.md5(data).hexdigest(), 'c/o')
+        first = bytearray(1000)
+        self.assertEqual(1000, stream.readinto(first))
+        self.assertEqual(data[:1000], bytes(first))
+        self.assertEqual(data[1000:1500], stream.read(500))
+        rest = bytearray(5000)
+        self.assertEqual(len(data) - 1500, stream.readinto(rest))
+        self.assertEqual(data[1500:], bytes(rest[:len(data) - 1500]))
+        self.assertEqual(b'', stream.read(1))
+
+    def test_readinto_checks_the_md5_at_the_end(self):
+        stream = VerifiedStream([b'abcd'], hashlib.md5(b'abce').hexdigest(),
+                                'c/o')
+        with self.assertRaises(ChangedWhileReading):
+            stream.readinto(bytearray(10))
+
+
+class TestPartsInMemory(unittest.TestCase):
+
+    def stream(self, data, md5=None):
+        return VerifiedStream([data[i:i + 64] for i in range(0, len(data),
+                                                             64)],
+                              md5 or hashlib.md5(data).hexdigest(), 'c/o')
+
+    def test_a_part_is_read_once_and_read_back_in_pieces(self):
+        data = bytes(range(256)) * 3
+        body = multipart._in_memory(self.stream(data), len(data))
+        self.assertEqual(len(data), len(body))
+        self.assertEqual(data[:100], body.read(100))
+        self.assertEqual(100, body.tell())
+        self.assertEqual(data[100:], body.read())
+        body.seek(0)
+        self.assertEqual(data, body.read())
+        body.seek(-10, io.SEEK_END)
+        self.assertEqual(data[-10:], body.read())
+        body.close()
+
+    def test_a_longer_or_shorter_body_fails_the_part(self):
+        data = b'x' * 300
+        for size in (200, 400):
+            with self.assertRaises(multipart.RemoteError):
+                multipart._in_memory(self.stream(data), size)
+
+    def test_a_changed_segment_fails_while_read_into_memory(self):
+        with self.assertRaises(ChangedWhileReading):
+            multipart._in_memory(self.stream(b'abc' * 100, 'f' * 32), 300)
