@@ -33,7 +33,7 @@ import signal
 import sys
 import time
 
-import eventlet
+from swift_s3_sync.green import green
 
 LOG_NAME = 'swift-s3-sync'
 # Progress file problems logged one by one per pass; the rest are counted.
@@ -115,6 +115,7 @@ class Daemon(object):
                                config.swift_bind_ip, config.swift_bind_port,
                                ring=self.ring)
         self.store = ProgressStore(config.status_dir)
+        import eventlet
         self.pool = eventlet.GreenPool(config.workers)
 
     def provider(self, mapping):
@@ -309,6 +310,7 @@ class Daemon(object):
         self.metrics.count(name, 'retries', counters.retries)
 
     def run_forever(self):
+        import eventlet
         while not self.stopping:
             started = time.time()
             self.maybe_reload()
@@ -330,14 +332,6 @@ def parse_args(argv):
     parser.add_argument('--console', action='store_true',
                         help='log to stderr too')
     return parser.parse_args(argv)
-
-
-def green():
-    """Green sockets for the internal client, boto3 and the row pool;
-    done when the daemon runs, not at import, so importing the module has
-    no side effects."""
-    if not eventlet.patcher.is_monkey_patched('socket'):
-        eventlet.monkey_patch()
 
 
 def main(argv=None):

@@ -59,3 +59,33 @@ class TestCommandLine(unittest.TestCase):
         code, out, _ = self.run_main(status.main, json.dumps(config),
                                      '--json')
         self.assertEqual([], json.loads(out)[0]['containers'])
+
+
+class TestGreen(unittest.TestCase):
+    """In a process of its own: patching is for the whole process."""
+
+    def run_green(self, code):
+        import subprocess
+        import sys
+        env = dict(os.environ)
+        env.pop('EVENTLET_NO_GREENDNS', None)
+        return subprocess.run(
+            [sys.executable, '-W', 'ignore', '-c',
+             'from swift_s3_sync.green import green\ngreen()\n' + code],
+            capture_output=True, text=True, env=env, check=True,
+            cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+                os.path.abspath(__file__))))).stdout.split()
+
+    def test_names_resolved_in_threads_without_greendns(self):
+        out = self.run_green(
+            'import socket, sys, eventlet.patcher\n'
+            'print(eventlet.patcher.is_monkey_patched("socket"))\n'
+            'print("eventlet.support.greendns" in sys.modules)\n'
+            'print(socket.getaddrinfo.__module__)\n'
+            'print(socket.getaddrinfo("localhost", 80)[0][4][1])\n')
+        self.assertEqual(['True', 'False', 'swift_s3_sync.green', '80'], out)
+
+    def test_twice_is_once(self):
+        out = self.run_green('import socket\nfirst = socket.getaddrinfo\n'
+                             'green()\nprint(socket.getaddrinfo is first)\n')
+        self.assertEqual(['True'], out)
