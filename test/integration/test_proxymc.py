@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 import unittest
@@ -156,7 +157,9 @@ class ProxyMCWorld(unittest.TestCase):
     def upload_segmented(self, name, data, segment_size):
         """``swift upload --segment-size`` through proxymc."""
         info = self.world['proxymc']
-        path = os.path.join(tempfile.mkdtemp(prefix='pmc-'), 'body')
+        work = tempfile.mkdtemp(prefix='pmc-')
+        self.addCleanup(shutil.rmtree, work, True)
+        path = os.path.join(work, 'body')
         with open(path, 'wb') as f:
             f.write(data)
         options = {'auth': info['auth_url'], 'user': 'test:tester',
@@ -184,8 +187,9 @@ class ProxyMCTargetTests(object):
                 content_type='application/x-%d' % index,
                 headers={'X-Object-Meta-Index': str(index),
                          'X-Object-Meta-Cafe': 'cr\u00e8me \u2603'})
-        SyncDaemons(self.world, tempfile.mkdtemp(prefix='pmc-daemon-'),
-                    self.mappings).run_once()
+        work = tempfile.mkdtemp(prefix='pmc-daemon-')
+        self.addCleanup(shutil.rmtree, work, True)
+        SyncDaemons(self.world, work, self.mappings).run_once()
 
         _, listing = self.pmc.get_container(self.container)
         self.assertEqual(sorted(self.names), [e['name'] for e in listing])

@@ -23,6 +23,7 @@ import json
 import os
 import socket
 import sys
+import shutil
 import tempfile
 import time
 import unittest
@@ -854,6 +855,7 @@ class TestShuntErrorsAndConfig(ShuntWorld):
                              content_type='text/x-daemon',
                              headers={'X-Object-Meta-Kept': 'yes'})
         tmp = tempfile.mkdtemp(prefix='shunt-daemon-')
+        self.addCleanup(shutil.rmtree, tmp, True)
         SyncDaemons(self.world, tmp, [mapping]).run_once()
         self.wait_for(lambda: self.local_head('daemon \u2603') is None,
                       what='the archive')

@@ -5,6 +5,7 @@ import random
 import shutil
 import tempfile
 import unittest
+import weakref
 from unittest import mock
 
 from swift.common.swob import Request
@@ -23,6 +24,8 @@ class Broker(object):
 
     def __init__(self, names=()):
         self.dir = tempfile.mkdtemp(prefix='listing-test-')
+        # Removed with the object (or at exit): tests leave nothing behind.
+        weakref.finalize(self, shutil.rmtree, self.dir, True)
         self.broker = ContainerBroker(os.path.join(self.dir, 'c.db'),
                                       account='a', container='c')
         self.broker.initialize(Timestamp.now().internal, 0)
