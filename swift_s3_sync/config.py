@@ -71,8 +71,13 @@ aws_endpoint
     http(s) URL of the S3 endpoint (null = AWS) or, for swift, the auth URL
     (required for swift).
 aws_identity, aws_secret, aws_session_token, aws_region
-    Credentials (identity and secret required; the session token is s3 only)
-    and region ("us-east-1").
+    Credentials (identity and secret together; the session token is s3 only)
+    and region ("us-east-1").  An s3 mapping may set identity and secret
+    to null: boto3's default chain finds credentials (environment, shared
+    credentials file, instance or container role).
+aws_profile
+    s3 only, with identity and secret null: the profile of the shared
+    credentials/config files boto3 reads (null = its default).
 custom_prefix
     Where objects go in the bucket: null = the default hashed layout, "" =
     the local object names as they are, anything else = that prefix
@@ -166,6 +171,11 @@ poll_interval
 takeover_slack
     Seconds (3600) after which a node copies the objects of another node
     that seems to be down.
+segment_size
+    Bytes per segment (1 GiB; at least 1 MiB) when an object above Swift's
+    maximum object size is copied as an SLO.
+part_workers
+    Parts or segments of one large object fetched at once (4).
 log_file, log_level
     The migrator's own log file (null = Swift's logger default, syslog) and
     level (null = the global log_level).
@@ -213,6 +223,18 @@ class ConfigError(ValueError):
 
 
 REQUIRED = object()  # marks a key that has no default
+
+
+def _credential():
+    """aws_identity / aws_secret: a non-empty string, or null (s3 only:
+    boto3's default credential chain, see _credentials_given).  The keys
+    stay required: a forgotten key is an error, never a silent fallback
+    to whatever credentials the host has."""
+    given = _string(non_empty=True)
+
+    def check(key, value):
+        return None if value is None else given(key, value)
+    return check
 COMMENT_PREFIX = '//'
 MASK = '***'
 
@@ -274,8 +296,9 @@ MAPPING_KEYS = {
     'protocol': Key('s3', _one_of('s3', 'swift')),
     'aws_bucket': Key(REQUIRED, _string(non_empty=True)),
     'aws_endpoint': Key(None, _http_url(nullable=True)),
-    'aws_identity': Key(REQUIRED, _string(non_empty=True)),
-    'aws_secret': Key(REQUIRED, _string(non_empty=True)),
+    'aws_identity': Key(REQUIRED, _credential()),
+    'aws_secret': Key(REQUIRED, _credential()),
+    'aws_profile': Key(None, _string(non_empty=True, nullable=True)),
     'aws_session_token': Key(None, _string(nullable=True)),
     'aws_region': Key('us-east-1', _string()),
     'custom_prefix': Key(None, _string(nullable=True,
@@ -334,6 +357,7 @@ MIGRATION_KEYS = {
     'aws_endpoint': MAPPING_KEYS['aws_endpoint'],
     'aws_identity': MAPPING_KEYS['aws_identity'],
     'aws_secret': MAPPING_KEYS['aws_secret'],
+    'aws_profile': MAPPING_KEYS['aws_profile'],
     'aws_session_token': MAPPING_KEYS['aws_session_token'],
     'aws_region': MAPPING_KEYS['aws_region'],
     'remote_account': MAPPING_KEYS['remote_account'],
@@ -352,6 +376,8 @@ MIGRATOR_SETTINGS_KEYS = {
     'workers': Key(10, _integer(1)),
     'poll_interval': Key(30, _number_above(0)),
     'takeover_slack': Key(3600, _number_from(0)),
+    'segment_size': Key(1024 ** 3, _integer(1024 * 1024)),
+    'part_workers': Key(4, _integer(1)),
     'log_file': Key(None, _string(nullable=True)),
     'log_level': Key(None, _one_of('debug', 'info', 'warning', 'error',
                                    any_case=True, nullable=True)),
@@ -430,6 +456,26 @@ def _per_account_s3_has_no_prefix(m):
                 "protocol 's3' (every container would share one key space)")
 
 
+def _credentials_given(m):
+    """Both of aws_identity and aws_secret, or (s3 only) neither: then
+    boto3's default chain finds them, from ``aws_profile`` when set."""
+    identity, secret = m['aws_identity'], m['aws_secret']
+    if (identity is None) != (secret is None):
+        given, missing = (('aws_identity', 'aws_secret') if secret is None
+                          else ('aws_secret', 'aws_identity'))
+        return (f"'{given}' needs '{missing}' (an s3 remote may set both "
+                "to null, for boto3's default credential chain)")
+    if identity is None and m['protocol'] != 's3':
+        return "protocol 'swift' needs 'aws_identity' and 'aws_secret'"
+    if m['aws_profile'] is not None and m['protocol'] != 's3':
+        return "'aws_profile' is only for protocol 's3'"
+    if m['aws_profile'] is not None and identity is not None:
+        return ("'aws_profile' is for boto3's default credential chain: "
+                "leave out 'aws_identity' and 'aws_secret' with it")
+    if identity is None and m['aws_session_token'] is not None:
+        return "'aws_session_token' needs 'aws_identity' and 'aws_secret'"
+
+
 def _keystone_has_names(m):
     missing = [k for k in KEYSTONE_KEYS if m[k] is None]
     if m['auth_type'] == 'keystone_v3' and missing:
@@ -446,6 +492,7 @@ MAPPING_RULES = (
     _segment_size_has_convert_dlo,
     _per_account_s3_has_no_prefix,
     _keystone_has_names,
+    _credentials_given,
 )
 
 
@@ -481,6 +528,7 @@ MIGRATION_RULES = (
     _swift_has_endpoint,
     _session_token_is_s3,
     _keystone_has_names,
+    _credentials_given,
 )
 
 
@@ -539,6 +587,16 @@ def _host(url):
     return (urllib.parse.urlsplit(url).hostname or '') if url else ''
 
 
+# Keys added after settings hashes were first stored: left out of the
+# hash while unset, so a mapping that does not use them keeps its hash.
+_HASHED_ONLY_WHEN_SET = ('aws_profile',)
+
+
+def _unset_new_keys_left_out(values):
+    return {key: value for key, value in values.items()
+            if value is not None or key not in _HASHED_ONLY_WHEN_SET}
+
+
 class Mapping(_Settings):
     """One checked entry of ``containers``; every mapping key is an
     attribute, plus ``index``, ``label``, ``per_account`` and
@@ -557,7 +615,8 @@ class Mapping(_Settings):
         object.__setattr__(self, '_signature',
                            _sha256(self.identity())[:16])
         object.__setattr__(self, '_settings_hash',
-                           _sha256(self.redacted())[:16])
+                           _sha256(_unset_new_keys_left_out(
+                               self.redacted()))[:16])
 
     @property
     def per_account(self):

@@ -12,7 +12,12 @@ The rooms, each with one job:
 * ``split``: which node acts on which name, and when a node stands in for
   one that seems to be down.  Pure functions on the progress state.
 * ``copier``: one source object -> one local PUT with its bytes, ETag,
-  content headers, metadata and the source's time as X-Timestamp.
+  content headers, metadata and the source's time as X-Timestamp; large
+  objects go to ``large``.
+* ``large``: S3 multipart objects, objects above the maximum object size,
+  Swift SLOs and DLOs -> local SLOs/DLOs with the source's ETag, pieces
+  fetched in parallel, no orphan segments.
+* ``errors``: why an object was not copied.
 * ``local``: the local side through InternalClient (listing, PUT, the
   marker that says "still the migrator's copy", guarded deletes).
 * ``source``: the provider that reads the source (the sync daemon's).

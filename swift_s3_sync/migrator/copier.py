@@ -21,12 +21,17 @@ The GET must return the ETag the listing showed: if the object changed in
 between, the copy is not made (SourceChanged) and the next listing brings
 the new version with its own timestamp.
 
-Large objects are **not built yet**: an S3 multipart object (ETag ``...-N``)
-is refused from its listing entry, a Swift SLO or DLO once its GET headers
-show it, both as a permanent Unsupported failure that the status shows.
+Large objects (see ``large``): an S3 multipart object (ETag ``...-N``,
+seen in the listing) becomes an SLO with one segment per part and the
+source's ETag; an object above Swift's maximum object size an SLO of
+``segment_size`` pieces; from a Swift source (read with
+``multipart-manifest=get``) an SLO stays an SLO and a DLO a DLO.
 """
 import re
 
+from swift_s3_sync.migrator import large
+from swift_s3_sync.migrator.errors import (  # noqa: F401 (re-exported)
+    CopyError, LocalNewer, SourceChanged, Unsupported)
 from swift_s3_sync.migrator.local import MIGRATED_HEADER
 from swift_s3_sync.migrator.plan import source_timestamp
 from swift_s3_sync.providers.base import CONTENT_HEADERS
@@ -34,23 +39,26 @@ from swift_s3_sync.providers.base import CONTENT_HEADERS
 _MD5_HEX = re.compile(r'^[0-9a-f]{32}$')
 
 
-class CopyError(Exception):
-    """The object was not copied; ``permanent`` when trying again cannot
-    help until the source object changes."""
-    permanent = False
+class CopyOptions(object):
+    """How large objects are copied.  ``swift_source``: the source is a
+    Swift cluster (its GETs ask for manifests); ``open_source(container)``:
+    a provider reading another container of the same source (SLO and DLO
+    segments); ``max_object_size`` None: swift.conf's."""
 
+    def __init__(self, swift_source=False, open_source=None,
+                 max_object_size=None, segment_size=1024 ** 3,
+                 part_workers=4, storage_policy=None):
+        self.swift_source = swift_source
+        self.open_source = open_source
+        self.max_object_size = max_object_size
+        self.segment_size = segment_size
+        self.part_workers = part_workers
+        self.storage_policy = storage_policy
 
-class Unsupported(CopyError):
-    permanent = True
-
-
-class SourceChanged(CopyError):
-    """The source object changed (or went away) after it was listed."""
-
-
-class LocalNewer(CopyError):
-    """A client wrote the object locally after it was listed: Swift kept
-    the newer local object (the proxy answered 202)."""
+    def largest_object(self):
+        if self.max_object_size is not None:
+            return self.max_object_size
+        return large.max_object_size()
 
 
 def is_multipart_etag(etag):
@@ -104,43 +112,80 @@ def _close(body):
         close()
 
 
-def _refuse_large(headers):
-    if headers.get('x-static-large-object', '').lower() in ('true', '1'):
-        raise Unsupported('Swift SLO: large objects are not built yet')
-    if 'x-object-manifest' in headers:
-        raise Unsupported('Swift DLO: large objects are not built yet')
+def _is_slo(headers):
+    return headers.get('x-static-large-object', '').lower() in ('true', '1')
+
+
+def _read_all(body, limit=16 * 1024 * 1024):
+    data = b''
+    for chunk in body:
+        data += chunk
+        if len(data) > limit:
+            raise CopyError('SLO manifest above %d bytes' % limit)
+    return data
 
 
 def copy_object(provider, store, account, container, remote,
-                source_container=None):
+                source_container=None, options=None):
     """Copy the source object listed as ``remote`` (a RemoteObject) to
     ``account/container`` in ``store`` (a LocalStore); returns the number
     of bytes copied.  ``source_container`` is the container name the
     provider is asked for (the provider's own bucket for a bucket
     migration)."""
-    if is_multipart_etag(remote.etag):
-        raise Unsupported('multipart upload (%s parts): large objects are '
-                          'not built yet' % remote.etag.rsplit('-', 1)[1])
-    status, headers, body = provider.get(source_container or container,
-                                         remote.name)
+    options = options or CopyOptions()
+    bucket = source_container or container
+    timestamp = source_timestamp(remote)
+    dest = large.Destination(store, account, container, remote.name,
+                             timestamp, options.storage_policy)
+    if not options.swift_source and is_multipart_etag(remote.etag):
+        return large.copy_mpu(provider, bucket, remote, dest,
+                              options.part_workers)
+    extra = {'query_string': 'multipart-manifest=get'} \
+        if options.swift_source else {}
+    status, headers, body = provider.get(bucket, remote.name, **extra)
     try:
         if status == 404:
             raise SourceChanged('gone from the source since it was listed')
         if status // 100 != 2:
             raise CopyError('source answered %s to GET' % status)
-        _refuse_large(headers)
+        if options.swift_source and _is_slo(headers):
+            return large.copy_swift_slo(
+                _opener(options), remote, headers, _read_all(body), dest,
+                options.part_workers)
+        if options.swift_source and 'x-object-manifest' in headers:
+            _close(body)
+            return large.copy_swift_dlo(_opener(options), remote, headers,
+                                        dest, options.part_workers)
         etag = (headers.get('etag') or '').strip('"').lower()
         if etag != (remote.etag or '').lower():
             raise SourceChanged('changed at the source since it was listed '
                                 '(ETag %s, listed %s)' % (etag, remote.etag))
-        timestamp = source_timestamp(remote)
-        wanted = put_headers(headers, timestamp)
-        if 'content-length' in headers:
-            wanted['content-length'] = headers['content-length']
-        reader = _Reader(body)
-        resp = store.put(account, container, remote.name, reader, wanted)
-        if resp.status_int == 202:
-            raise LocalNewer('a newer local object was kept')
-        return reader.read_bytes
+        size = int(headers.get('content-length') or 0)
+        if size > options.largest_object():
+            _close(body)
+            return large.copy_ranges(provider, bucket, remote, headers, dest,
+                                     options.segment_size,
+                                     options.part_workers)
+        return _copy_plain(store, account, container, remote, headers, body,
+                           timestamp)
     finally:
         _close(body)
+
+
+def _opener(options):
+    if options.open_source is None:
+        raise Unsupported('segments in other containers of the source '
+                          'cannot be read')
+    return options.open_source
+
+
+def _copy_plain(store, account, container, remote, headers, body,
+                timestamp):
+    wanted = put_headers(headers, timestamp)
+    if 'content-length' in headers:
+        wanted['content-length'] = headers['content-length']
+    reader = _Reader(body)
+    resp = store.put(account, container, remote.name, reader, wanted)
+    if resp.status_int == 202:
+        raise LocalNewer('a newer local object was kept')
+    return reader.read_bytes

@@ -245,9 +245,23 @@ class Migrator(object):
             self.logger, items_chunk=self.settings.items_chunk,
             retry_delays=(self.config.retry_initial_delay,
                           self.config.retry_max_delay),
-            source_container=container, clock=self.clock)
+            source_container=container, clock=self.clock,
+            copy_options=self._copy_options(migration))
         runner.stopping = lambda: self.stopping
         return Job(migration, container, runner, progress)
+
+    def _copy_options(self, migration):
+        from swift_s3_sync.migrator.copier import CopyOptions
+
+        def open_source(bucket):
+            # SLO and DLO segments of a Swift source: its other containers.
+            return self.provider(migration, bucket, bucket)
+        return CopyOptions(
+            swift_source=migration.protocol == 'swift',
+            open_source=open_source,
+            segment_size=self.settings.segment_size,
+            part_workers=self.settings.part_workers,
+            storage_policy=migration.storage_policy)
 
     def _jobs(self):
         jobs = []

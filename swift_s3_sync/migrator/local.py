@@ -8,8 +8,14 @@ transient sysmeta when the object is overwritten or POSTed, so the header
 says "this is still the migrator's copy": only such objects are deleted
 when the source no longer has them.  Clients cannot set or see it through
 a proxy (the gatekeeper removes sysmeta), only internal clients can.
+
+Large objects keep their pieces in ``<container>_segments`` as
+``<name>/<source timestamp>/<index:08d>`` (see ``large``); the store
+deletes the segments of a name with its manifest, and those of older
+versions once a new manifest is in place.
 """
 import json
+import re
 
 from swift.common.internal_client import UnexpectedResponse
 from swift.common.swob import str_to_wsgi
@@ -20,10 +26,25 @@ from swift_s3_sync.local_swift import LocalError, LocalSwift, \
 
 MIGRATED_HEADER = 'X-Object-Transient-Sysmeta-Swift-S3-Migrator-Source'
 
+SEGMENTS_SUFFIX = '_segments'
+# What follows "<name>/" in the name of a segment the migrator wrote.
+_OUR_SEGMENT = re.compile(r'^(\d{10}\.\d{5}(?:_[0-9a-f]{16})?/)\d{8}$')
+
 # Results of delete_if_ours()
 DELETED = 'deleted'
 KEPT = 'kept'          # written or changed by a client: never deleted
 ABSENT = 'absent'
+
+
+def segment_container(container):
+    """Where the migrator puts the segments of ``container``'s large
+    objects."""
+    return container + SEGMENTS_SUFFIX
+
+
+def _is_large(headers):
+    return (headers.get('x-static-large-object', '').lower() in ('true', '1')
+            or 'x-object-manifest' in headers)
 
 
 class LocalStore(object):
@@ -110,6 +131,39 @@ class LocalStore(object):
     def head(self, account, container, name):
         return self.swift.head(account, container, name)
 
+    def delete(self, account, container, name):
+        """DELETE an object (a segment); one already gone is fine."""
+        path = self.client.make_path(account, container, name)
+        try:
+            self.client.make_request('DELETE', path, {}, (2, 404))
+        except UnexpectedResponse as err:
+            raise LocalError('DELETE %s/%s: %s' % (container, name, err))
+
+    # -- segments of large objects -------------------------------------------
+    def delete_segments(self, account, segments, names):
+        """Delete segments (best effort: a failure is left for the next
+        clean-up of that name)."""
+        for name in names:
+            try:
+                self.delete(account, segments, name)
+            except LocalError:
+                pass
+
+    def drop_other_segments(self, account, container, name, keep=None):
+        """Delete the segments the migrator wrote for ``name`` except those
+        under ``keep`` (``<name>/<timestamp>/``; None: all of them)."""
+        segments = segment_container(container)
+        prefix = name + '/'
+        doomed = []
+        for entry in self.list_range(account, segments, '', None,
+                                     prefix=prefix):
+            rest = entry['name'][len(prefix):]
+            match = _OUR_SEGMENT.match(rest)
+            if match and (keep is None or prefix + match.group(1) != keep):
+                doomed.append(entry['name'])
+        self.delete_segments(account, segments, doomed)
+        return len(doomed)
+
     def delete_if_ours(self, account, container, name):
         """Delete the object only when it is still the copy the migrator
         wrote: it carries MIGRATED_HEADER and nothing changed it since (its
@@ -128,6 +182,8 @@ class LocalStore(object):
             return KEPT
         if object_timestamp(headers) != written:
             return KEPT
-        if self.swift.delete_version(account, container, name, written):
-            return DELETED
-        return KEPT
+        if not self.swift.delete_version(account, container, name, written):
+            return KEPT
+        if _is_large(headers):
+            self.drop_other_segments(account, container, name)
+        return DELETED

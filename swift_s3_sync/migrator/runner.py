@@ -19,8 +19,9 @@ yet are left and the marker stays before the page.
 Failures are recorded with their reason and tried again after
 ``retry_initial_delay`` seconds, doubling up to ``retry_max_delay``,
 without waiting for the next sweep; a permanent one
-(a large object, not built yet) is tried again only when the source object
-changes.
+(an object the migrator cannot copy exactly, e.g. a multipart object whose
+part sizes the source does not report) is tried again only when the
+source object changes.
 """
 import collections
 import time
@@ -50,7 +51,7 @@ class ContainerMigration(object):
     def __init__(self, migration, provider, store, container, share, walks,
                  progress, pool, logger, items_chunk=1000,
                  retry_delays=(5, 300), source_container=None,
-                 clock=time.time):
+                 clock=time.time, copy_options=None):
         self.migration = migration
         self.provider = provider
         self.store = store
@@ -65,6 +66,8 @@ class ContainerMigration(object):
         self.items_chunk = items_chunk
         self.retry_initial, self.retry_max = retry_delays
         self.clock = clock
+        self.copy_options = copy_options or copier.CopyOptions(
+            storage_policy=migration.storage_policy)
         self.counters = Counters()
         # Set by the daemon on SIGTERM: objects not started yet are left,
         # and the page's marker does not move past them.
@@ -155,7 +158,7 @@ class ContainerMigration(object):
         try:
             copied = copier.copy_object(
                 self.provider, self.store, self.account, self.container,
-                decision.source, self.source_container)
+                decision.source, self.source_container, self.copy_options)
         except (copier.SourceChanged, copier.LocalNewer) as err:
             # Not failures: the next listing shows what is there now.
             self.logger.debug('%s: %s/%s not copied: %s',

@@ -105,6 +105,14 @@ def _epoch(http_date):
         return None
 
 
+def _keep_parts_count(response, headers):
+    """A part request's answer keeps ``x-amz-mp-parts-count`` (only the
+    calls that ask for a part: other callers never see it)."""
+    count = _http_headers(response).get('x-amz-mp-parts-count')
+    if count:
+        headers['x-amz-mp-parts-count'] = count
+
+
 def _is_slo(remote):
     """Whether a HEADed RemoteObject is marked as an SLO (it has a saved
     manifest)."""
@@ -153,11 +161,19 @@ class S3Provider(Provider):
 
     def _make_client(self):
         m = self.mapping
-        session = boto3.session.Session(
-            aws_access_key_id=m.aws_identity,
-            aws_secret_access_key=m.aws_secret,
-            aws_session_token=m.aws_session_token,
-            region_name=m.aws_region or 'us-east-1')
+        if m.aws_identity is None:
+            # No keys in the mapping: boto3's default chain (environment,
+            # shared credentials/config files with aws_profile, instance or
+            # container role).
+            session = boto3.session.Session(
+                profile_name=getattr(m, 'aws_profile', None),
+                region_name=m.aws_region or 'us-east-1')
+        else:
+            session = boto3.session.Session(
+                aws_access_key_id=m.aws_identity,
+                aws_secret_access_key=m.aws_secret,
+                aws_session_token=m.aws_session_token,
+                region_name=m.aws_region or 'us-east-1')
         config = botocore.config.Config(
             signature_version='s3v4',
             s3={'addressing_style': 'auto' if m.is_aws() else 'path',
@@ -493,38 +509,52 @@ class S3Provider(Provider):
             return DATA
         return METADATA
 
-    def head(self, container, name):
+    def head(self, container, name, part_number=None):
         """RemoteObject with Swift-style headers (plus
         ``x-amz-storage-class`` when S3 reports one), or None on 404 (and
-        without a request for a name that cannot exist)."""
+        without a request for a name that cannot exist).  With
+        ``part_number`` the HEAD asks for that part of a multipart object:
+        servers that know parts answer its size and
+        ``x-amz-mp-parts-count``."""
         if self.name_problem(container, name):
             return None
-        resp = self._call('head_object', expect=(404,),
-                          Bucket=self.mapping.aws_bucket,
-                          Key=self.key_for(container, name))
+        params = {'Bucket': self.mapping.aws_bucket,
+                  'Key': self.key_for(container, name)}
+        if part_number is not None:
+            params['PartNumber'] = part_number
+        resp = self._call('head_object', expect=(404,), **params)
         if _status(resp) == 404:
             return None
         headers, timestamp, _ = meta.swift_headers(_http_headers(resp))
+        if part_number is not None:
+            _keep_parts_count(resp, headers)
         return RemoteObject(
             name, headers.get('etag'), int(headers.get('content-length', 0)),
             last_modified=_epoch(headers.get('last-modified')),
             timestamp=timestamp, headers=headers)
 
-    def get(self, container, name, headers=None):
+    def get(self, container, name, headers=None, part_number=None):
         """(status, Swift-style headers, body iterator).  Range and the
         If-* headers are passed through as given; 304, 404, 412 and 416
         come back as statuses with an empty body.  Close the body iterator
-        (or read it to the end) to release the connection."""
+        (or read it to the end) to release the connection.
+        ``part_number`` asks for one part of a multipart object (206 with
+        Content-Range from servers that know parts; some answer 200 and
+        the whole object)."""
         if self.name_problem(container, name):
             return 404, {}, iter(())
         raw = {k: v for k, v in (headers or {}).items()
                if k.lower() in PASS_THROUGH}
         params = {'Bucket': self.mapping.aws_bucket,
                   'Key': self.key_for(container, name)}
+        if part_number is not None:
+            params['PartNumber'] = part_number
         if raw:
             params[RAW_HEADERS] = raw
         resp = self._call('get_object', expect=GET_STATUSES, **params)
         swift, _, _ = meta.swift_headers(_http_headers(resp))
+        if part_number is not None:
+            _keep_parts_count(resp, swift)
         return _status(resp), swift, _Body(resp.get('Body'))
 
     def list(self, container, prefix='', marker='', end_marker='',

@@ -415,17 +415,20 @@ class SwiftProvider(SwiftLargeObjects, Provider):
             limit -= len(items)
             marker = items[-1]['name']
 
-    def get(self, container, name, headers=None):
+    def get(self, container, name, headers=None, query_string=None):
         """(status, headers, body iterator); Range and the If-* headers
         are passed through, 304/404/412/416 come back as statuses with an
-        empty body.  Read the body to the end or close it."""
+        empty body.  Read the body to the end or close it.
+        ``query_string`` goes with the request as given (e.g.
+        ``multipart-manifest=get`` for a large object's own manifest)."""
         if self.name_problem(container, name):
             return 404, {}, iter(())
         raw = {k: v for k, v in (headers or {}).items()
                if k.lower() in PASS_THROUGH}
+        extra = {'query_string': query_string} if query_string else {}
         reply = self._call('get_object', self.remote_container(container),
                            name, headers=raw, resp_chunk_size=CHUNK,
-                           expect=GET_STATUSES, keep=True)
+                           expect=GET_STATUSES, keep=True, **extra)
         swift, _, _ = _swift_headers(reply.headers)
         if reply.conn is None:
             return reply.status, swift, iter(())

@@ -44,6 +44,108 @@ def error_of(doc):
     raise AssertionError('config was accepted: %r' % (doc,))
 
 
+class TestDefaultCredentialChain(unittest.TestCase):
+    """aws_identity/aws_secret null on an s3 remote: boto3's own chain,
+    optionally with aws_profile (migrations and mappings alike)."""
+
+    def test_null_keys_and_profile_accepted_for_s3(self):
+        m = parse(document(migration(aws_identity=None, aws_secret=None,
+                                     aws_profile='backup'))).migrations[0]
+        self.assertIsNone(m.aws_identity)
+        self.assertEqual('backup', m.aws_profile)
+        # The source provider's mapping carries the profile along.
+        self.assertEqual('backup', source_mapping(m, 'bucket',
+                                                  'bucket').aws_profile)
+
+    def test_refused_combinations_name_the_keys(self):
+        cases = [
+            (migration(aws_secret=None),
+             "'aws_identity' needs 'aws_secret'"),
+            (migration(aws_identity=None),
+             "'aws_secret' needs 'aws_identity'"),
+            (migration(aws_identity=None, aws_secret=None, protocol='swift',
+                       aws_endpoint='http://127.0.0.1:1/auth/v1.0'),
+             "protocol 'swift' needs 'aws_identity' and 'aws_secret'"),
+            (migration(aws_profile='p'),
+             "'aws_profile' is for boto3's default credential chain"),
+            (migration(aws_identity=None, aws_secret=None, aws_profile='p',
+                       protocol='swift',
+                       aws_endpoint='http://127.0.0.1:1/auth/v1.0'),
+             "protocol 'swift' needs"),
+            (migration(aws_identity=None, aws_secret=None,
+                       aws_session_token='t0k3n'),
+             "'aws_session_token' needs 'aws_identity' and 'aws_secret'"),
+        ]
+        for entry, wanted in cases:
+            with self.subTest(wanted=wanted):
+                message = error_of(document(entry))
+                self.assertIn('migrations[0] (AUTH_test/bucket): ' + wanted,
+                              message)
+                self.assertNotIn('t0k3n', message)
+
+    def test_left_out_keys_are_still_an_error(self):
+        entry = migration()
+        del entry['aws_identity'], entry['aws_secret']
+        self.assertIn("missing required key 'aws_identity'",
+                      error_of(document(entry)))
+
+    def test_mapping_rules_and_unchanged_settings_hash(self):
+        import hashlib
+        base = {'account': 'AUTH_test', 'container': 'c',
+                'aws_bucket': 'b', 'aws_identity': 'id', 'aws_secret': 's'}
+        doc = {'status_dir': '/s', 'containers': [base]}
+        m = parse(doc).mappings[0]
+        # Mappings that do not use aws_profile keep the hash they had
+        # before the key existed (idle containers stay idle on upgrade).
+        before = {k: v for k, v in m.redacted().items()
+                  if k != 'aws_profile'}
+        self.assertEqual(hashlib.sha256(json.dumps(
+            before, sort_keys=True).encode()).hexdigest()[:16],
+            m.settings_hash())
+        chain = dict(base, aws_identity=None, aws_secret=None,
+                     aws_profile='backup')
+        other = parse({'status_dir': '/s', 'containers': [chain]})
+        self.assertNotEqual(m.settings_hash(),
+                            other.mappings[0].settings_hash())
+        bad = dict(base, protocol='swift', aws_endpoint='http://h/auth',
+                   aws_profile='p')
+        self.assertIn("'aws_profile' is only for protocol 's3'",
+                      error_of({'status_dir': '/s', 'containers': [bad]}))
+
+    def test_s3_provider_reads_the_profile_from_the_shared_file(self):
+        from swift_s3_sync.providers.s3 import S3Provider
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        path = os.path.join(tmp, 'credentials')
+        with open(path, 'w') as f:
+            f.write('[backup]\naws_access_key_id = AKIAFROMPROFILE\n'
+                    'aws_secret_access_key = profile-secret\n')
+        m = parse(document(migration(
+            aws_identity=None, aws_secret=None, aws_profile='backup',
+            aws_endpoint='http://127.0.0.1:9'))).migrations[0]
+        env = {'AWS_SHARED_CREDENTIALS_FILE': path,
+               'AWS_CONFIG_FILE': os.path.join(tmp, 'none')}
+        from unittest import mock
+        with mock.patch.dict(os.environ, env):
+            for key in ('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY',
+                        'AWS_PROFILE'):
+                os.environ.pop(key, None)
+            provider = S3Provider(source_mapping(m, 'bucket', 'bucket'))
+            credentials = provider.client._request_signer._credentials
+            self.assertEqual('AKIAFROMPROFILE', credentials.access_key)
+            self.assertEqual('profile-secret', credentials.secret_key)
+            provider.close()
+        # Keys given in the file win over the environment's, as before.
+        with mock.patch.dict(os.environ, {'AWS_ACCESS_KEY_ID': 'ENVKEY',
+                                          'AWS_SECRET_ACCESS_KEY': 'e'}):
+            given = parse(document(migration(
+                aws_endpoint='http://127.0.0.1:9'))).migrations[0]
+            provider = S3Provider(source_mapping(given, 'bucket', 'bucket'))
+            self.assertEqual(
+                'id', provider.client._request_signer._credentials.access_key)
+            provider.close()
+
+
 class TestMigrationConfig(unittest.TestCase):
 
     def test_migrations_without_containers_are_valid(self):
@@ -104,7 +206,7 @@ class TestMigrationConfig(unittest.TestCase):
 
     def test_missing_required_key(self):
         entry = migration()
-        del entry['aws_secret']
+        del entry['aws_secret']   # null would be a choice; absent is not
         self.assertEqual(
             "sync.json: migrations[0] (AUTH_test/bucket): missing required "
             "key 'aws_secret'", error_of(document(entry)))

@@ -61,7 +61,8 @@ class FakeSource(object):
             data, _, lm, etag = self.objects[name]
             yield RemoteObject(name, etag, len(data), last_modified=lm)
 
-    def get(self, container, name, headers=None):
+    def get(self, container, name, headers=None, part_number=None,
+            query_string=None):
         self.gets.append((container, name))
         if name in self.fail_get:
             raise self.fail_get[name]
@@ -71,6 +72,13 @@ class FakeSource(object):
         out = dict(meta, etag=etag, **{'content-length': str(len(data))})
         return 200, out, iter([data[i:i + 3] for i in range(0, len(data),
                                                              3)])
+
+    def head(self, container, name, part_number=None):
+        if name not in self.objects:
+            return None
+        data, meta, lm, etag = self.objects[name]
+        return RemoteObject(name, etag, len(data), last_modified=lm,
+                            headers=dict(meta, etag=etag))
 
     def close(self):
         self.closed = True
@@ -154,8 +162,11 @@ class FakeSwift(object):
         if objects is None:
             return Response(status=404)
         headers = {k.lower(): v for k, v in headers.items()}
-        ts = Timestamp(headers.pop('x-timestamp', None) or self.clock())
         current = objects.get(name)
+        given = headers.pop('x-timestamp', None)
+        ts = Timestamp(given or self.clock())
+        if given is None and current and current['ts'] >= ts:
+            ts = Timestamp(current['ts'], delta=1)   # a later "now"
         if current and max(current['ts'], current['meta_ts']) >= ts:
             return Response(status=202)   # the proxy's answer to a 409
         length = int(headers.pop('content-length'))
@@ -198,7 +209,9 @@ class FakeSwift(object):
         obj = objects.get(name)
         if obj is None:
             return Response(status=404)
-        ts = Timestamp(headers['X-Timestamp'])
+        ts = Timestamp(headers.get('X-Timestamp') or
+                       Timestamp(max(obj['ts'], Timestamp(self.clock())),
+                                 delta=1))
         if obj['ts'] >= ts:
             return Response(status=409)
         del objects[name]
@@ -365,21 +378,33 @@ class TestCopyObject(MigrationTestCase):
         self.assertIn('422', str(caught.exception))
         self.assertIsNone(self.local('a'))
 
-    def test_large_objects_are_refused_as_not_built(self):
+    def test_multipart_object_without_part_sizes_is_refused(self):
+        # This source answers part requests with the whole object and no
+        # parts count: the parts cannot be copied exactly.
         self.source.add('mpu', b'x', etag='a' * 32 + '-3')
+        self.store.ensure_container(self.ACCOUNT, self.CONTAINER)
         with self.assertRaises(copier.Unsupported) as caught:
             copier.copy_object(self.source, self.store, self.ACCOUNT,
                                self.CONTAINER,
                                next(self.source.list('bucket')), 'bucket')
         self.assertIn('3 parts', str(caught.exception))
-        self.assertEqual([], self.source.gets)   # refused from the listing
-        self.source.objects.clear()
-        self.source.add('slo', b'x', headers={
+        self.assertIn('no part sizes', str(caught.exception))
+        self.assertIsNone(self.local('mpu'))
+        self.assertFalse(self.swift.containers.get(
+            (self.ACCOUNT, self.CONTAINER + '_segments')))
+
+    def test_s3_object_marked_slo_is_a_plain_copy(self):
+        # An S3 object carrying the sync daemon's "large" marker is one
+        # object in S3: copied as such.
+        self.source.add('slo', b'whole', headers={
             'x-static-large-object': 'True'})
-        with self.assertRaises(copier.Unsupported):
-            copier.copy_object(self.source, self.store, self.ACCOUNT,
-                               self.CONTAINER,
-                               next(self.source.list('bucket')), 'bucket')
+        self.store.ensure_container(self.ACCOUNT, self.CONTAINER)
+        copier.copy_object(self.source, self.store, self.ACCOUNT,
+                           self.CONTAINER, next(self.source.list('bucket')),
+                           'bucket')
+        self.assertEqual(b'whole', self.local('slo')['data'])
+        self.assertNotIn('x-static-large-object',
+                         self.local('slo')['headers'])
 
 
 class TestLocalStore(MigrationTestCase):
@@ -702,12 +727,11 @@ class TestMigrationSteps(MigrationTestCase):
         self.assertEqual(NOW + 10, self.progress.failures['a']['retry_at'])
 
     def test_permanent_failure_not_retried_until_source_changes(self):
-        self.source.add('slo', b'x', headers={'x-static-large-object':
-                                              'True'})
+        self.source.add('slo', b'x', etag='c' * 32 + '-2')
         runner = self.runner()
         self.sweep(runner)
         self.assertTrue(self.progress.failures['slo']['permanent'])
-        self.assertIn('not built yet',
+        self.assertIn('no part sizes',
                       self.progress.failures['slo']['reason'])
         gets = len(self.source.gets)
         self.sweep(self.runner())
@@ -935,7 +959,8 @@ class TestCommandLine(unittest.TestCase):
         self.assertIn('migrations[0] (AUTH_a/b) <- s3 AWS S3/b', text)
         self.assertIn('AUTH_a/b: copied 1 objects (5 bytes), deleted 0, '
                       '1 failures; last full sweep scanned 2', text)
-        self.assertIn('FAILED mpu: multipart upload (2 parts)', text)
+        self.assertIn('FAILED mpu: multipart upload (2 parts): the source '
+                      'reports no part sizes', text)
         self.assertNotIn('s3cr3t-value', text)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):

@@ -1,0 +1,21 @@
+"""Why an object was not copied (the runner records these as failures or
+counts them, see ``runner``)."""
+
+
+class CopyError(Exception):
+    """The object was not copied; ``permanent`` when trying again cannot
+    help until the source object changes."""
+    permanent = False
+
+
+class Unsupported(CopyError):
+    permanent = True
+
+
+class SourceChanged(CopyError):
+    """The source object changed (or went away) after it was listed."""
+
+
+class LocalNewer(CopyError):
+    """A client wrote the object locally after it was listed: Swift kept
+    the newer local object (the proxy answered 202)."""
