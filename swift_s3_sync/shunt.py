@@ -238,6 +238,13 @@ class AuthorizeWatcher(object):
             self.env['swift.authorize'] = self.original
 
 
+def _client_headers(req):
+    """The request's headers as str.  Other middlewares sometimes put a
+    number in the environ (s3api does); Swift copes, so must we."""
+    return {k.lower(): wsgi_to_str(v if isinstance(v, str) else str(v))
+            for k, v in req.headers.items()}
+
+
 def _local_object(container, name, headers):
     """A LocalObject (no body) from a local GET/HEAD response's headers,
     for Provider.compare(); None when Swift does not tell enough (DLO)."""
@@ -321,8 +328,7 @@ class ObjectContext(_ShuntContext):
                        and method in ('GET', 'HEAD'))
         # Swift may change the request's headers on the way: keep the
         # client's own (as str, not WSGI strings) for the remote.
-        client_headers = {k.lower(): wsgi_to_str(v)
-                          for k, v in req.headers.items()}
+        client_headers = _client_headers(req)
         if method in ('PUT', 'POST'):
             # What the remote must never take (reserved metadata, names in
             # the saved manifests' space) is refused before Swift stores

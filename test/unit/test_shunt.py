@@ -339,6 +339,7 @@ class ShuntTestCase(unittest.TestCase):
         if allow is not None:
             env['swift.authorize'] = (
                 (lambda req: None) if allow is True else allow)
+        env.update(kwargs.pop('environ', {}))
         req = Request.blank('/v1/%s/%s' % (ACCOUNT, path),
                             environ=dict(env, REQUEST_METHOD=method),
                             headers=headers or {}, **kwargs)
@@ -478,6 +479,13 @@ class TestObjectRead(ShuntTestCase):
         self.assertEqual([('get', 'photos', 'pic \u2603', {})],
                          self.remote.calls)
         self.assertNotIn(('photos', 'pic \u2603'), self.swift.objects)
+
+    def test_a_number_in_the_environ_is_a_header_like_any(self):
+        # s3api leaves ints among the HTTP_* keys of sub-requests.
+        resp = self.request(self.path, 'HEAD',
+                            environ={'HTTP_X_SOME_COUNT': 3})
+        self.assertEqual(200, resp.status_int)
+        self.assertEqual(['head'], [c[0] for c in self.remote.calls])
 
     def test_head(self):
         resp = self.request(self.path, 'HEAD')
