@@ -26,6 +26,7 @@ setup(
             'swift-s3-sync-status = swift_s3_sync.status:main',
             'swift-s3-sync-audit = swift_s3_sync.audit:main',
             'swift-s3-migrator = swift_s3_sync.migrator.daemon:main',
+            'swift-s3-sync-verify = swift_s3_sync.verify:main',
             'proxymc = proxymc.server:main',
         ],
         'paste.app_factory': [

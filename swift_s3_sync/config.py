@@ -72,11 +72,13 @@ aws_endpoint
     (required for swift).
 aws_identity, aws_secret, aws_session_token, aws_region
     Credentials (identity and secret together; the session token is s3 only)
-    and region ("us-east-1").  An s3 mapping may set identity and secret
-    to null: boto3's default chain finds credentials (environment, shared
-    credentials file, instance or container role).
+    and region ("us-east-1").  An s3 mapping may leave out both identity
+    and secret (or set both to null): boto3's default chain finds
+    credentials (environment, shared credentials file, instance or
+    container role).  One without the other is an error, and a swift
+    mapping needs both.
 aws_profile
-    s3 only, with identity and secret null: the profile of the shared
+    s3 only, without identity and secret: the profile of the shared
     credentials/config files boto3 reads (null = its default).
 custom_prefix
     Where objects go in the bucket: null = the default hashed layout, "" =
@@ -137,9 +139,9 @@ Migration keys (each object of ``migrations``)
 account
     The local account objects are copied into (required).
 aws_bucket
-    The source bucket, or container for swift (required; no "/").  "/*"
-    (every bucket of the source) is accepted but not built yet: the
-    migrator logs it and skips it.
+    The source bucket, or container for swift (required; no "/"); "/*"
+    is every bucket of the source, each into the local container of the
+    same name.
 container
     The local container (null = the same name as aws_bucket); must be null
     with "/*".
@@ -226,10 +228,10 @@ REQUIRED = object()  # marks a key that has no default
 
 
 def _credential():
-    """aws_identity / aws_secret: a non-empty string, or null (s3 only:
-    boto3's default credential chain, see _credentials_given).  The keys
-    stay required: a forgotten key is an error, never a silent fallback
-    to whatever credentials the host has."""
+    """aws_identity / aws_secret: a non-empty string, or null / left out
+    (s3 only: boto3's default credential chain).  _credentials_given
+    refuses one without the other, so a half-forgotten pair is an error
+    rather than a silent fallback to whatever credentials the host has."""
     given = _string(non_empty=True)
 
     def check(key, value):
@@ -296,8 +298,8 @@ MAPPING_KEYS = {
     'protocol': Key('s3', _one_of('s3', 'swift')),
     'aws_bucket': Key(REQUIRED, _string(non_empty=True)),
     'aws_endpoint': Key(None, _http_url(nullable=True)),
-    'aws_identity': Key(REQUIRED, _credential()),
-    'aws_secret': Key(REQUIRED, _credential()),
+    'aws_identity': Key(None, _credential()),
+    'aws_secret': Key(None, _credential()),
     'aws_profile': Key(None, _string(non_empty=True, nullable=True)),
     'aws_session_token': Key(None, _string(nullable=True)),
     'aws_region': Key('us-east-1', _string()),
@@ -457,16 +459,18 @@ def _per_account_s3_has_no_prefix(m):
 
 
 def _credentials_given(m):
-    """Both of aws_identity and aws_secret, or (s3 only) neither: then
-    boto3's default chain finds them, from ``aws_profile`` when set."""
+    """Both of aws_identity and aws_secret, or (s3 only) neither, left out
+    or null: then boto3's default chain finds them, from ``aws_profile``
+    when set."""
     identity, secret = m['aws_identity'], m['aws_secret']
     if (identity is None) != (secret is None):
         given, missing = (('aws_identity', 'aws_secret') if secret is None
                           else ('aws_secret', 'aws_identity'))
-        return (f"'{given}' needs '{missing}' (an s3 remote may set both "
-                "to null, for boto3's default credential chain)")
+        return (f"'{given}' needs '{missing}' (an s3 remote may leave out "
+                "both, for boto3's default credential chain)")
     if identity is None and m['protocol'] != 's3':
-        return "protocol 'swift' needs 'aws_identity' and 'aws_secret'"
+        return ("protocol 'swift' needs 'aws_identity' and 'aws_secret' "
+                "(the default credential chain is for s3 only)")
     if m['aws_profile'] is not None and m['protocol'] != 's3':
         return "'aws_profile' is only for protocol 's3'"
     if m['aws_profile'] is not None and identity is not None:

@@ -56,23 +56,28 @@ class Metrics(object):
             client._send('%s.%s' % (mapping, metric), value, 'g')
 
 
-def make_logger(config, level=None, console=False):
+def make_logger(config, level=None, console=False, name=LOG_NAME,
+                log_file=False):
+    """Swift's logger (statsd included) for a daemon of ours; a log file
+    (``log_file``, by default the config's) replaces syslog, Swift's
+    default."""
     from swift.common.utils import get_logger
-    conf = {'log_name': LOG_NAME,
+    conf = {'log_name': name,
             'log_level': (level or config.log_level).upper()}
     if config.log_statsd_host:
         conf.update(log_statsd_host=config.log_statsd_host,
                     log_statsd_port=str(config.log_statsd_port),
                     log_statsd_metric_prefix=config.log_statsd_metric_prefix)
-    logger = get_logger(conf, name=LOG_NAME, log_route=LOG_NAME,
+    logger = get_logger(conf, name=name, log_route=name,
                         log_to_console=console)
     base = logger.logger
-    if config.log_file:
-        # A log file replaces syslog, Swift's default.
+    if log_file is False:
+        log_file = config.log_file
+    if log_file:
         for handler in list(base.handlers):
             if isinstance(handler, logging.handlers.SysLogHandler):
                 base.removeHandler(handler)
-        handler = logging.handlers.WatchedFileHandler(config.log_file)
+        handler = logging.handlers.WatchedFileHandler(log_file)
         handler.setFormatter(logging.Formatter(
             '%(asctime)s %(name)s %(levelname)s: %(message)s'))
         base.addHandler(handler)

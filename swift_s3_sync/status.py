@@ -13,6 +13,17 @@ it last caught up: ``last_success``).  Read from the daemon's progress
 files; it never contacts a remote and never prints credentials.  A progress
 file that cannot be read or is corrupted is listed with the reason
 (``problem``) instead of figures.
+
+When the file has ``migrations``, the report goes on with them, read from
+swift-s3-migrator's progress files on this node
+(``migrator_settings.status_dir``): per migration and local container,
+the sweep in progress (start, names scanned, objects copied, bytes,
+deletes, failures) with an estimate of the time left when one can be
+made, the last full sweep (start, finish and the same figures), the
+totals, and each failing object with its reason.  In ``--json`` the
+migrations are entries of the same list, after the mappings, with the key
+``migration`` where mappings have ``mapping`` (see
+``swift_s3_sync.migrator.status.summary`` for their fields).
 """
 import argparse
 import json
@@ -133,11 +144,30 @@ def main(argv=None):
         sys.stderr.write('swift-s3-sync-status: status_dir %r: %s\n' % (
             config.status_dir, err.strerror or err))
         return 2
+    migrations = collect_migrations(config)
     if args.json:
-        sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + '\n')
+        sys.stdout.write(json.dumps(report + migrations, indent=2,
+                                    sort_keys=True) + '\n')
     else:
         sys.stdout.write(format_text(report))
+        if migrations:
+            sys.stdout.write(format_migrations(config, migrations))
     return _warn_about_swift_dir(config)
+
+
+def collect_migrations(config, now=None):
+    """The migrations' progress on this node ([] without migrations)."""
+    if not config.migrations:
+        return []
+    from swift_s3_sync.migrator import status as migrator_status
+    return migrator_status.collect(config, now)
+
+
+def format_migrations(config, migrations):
+    from swift_s3_sync.migrator import status as migrator_status
+    return ('\nmigrations (swift-s3-migrator progress on this node, %s):\n'
+            % config.migrator.status_dir +
+            migrator_status.format_text(migrations))
 
 
 def _warn_about_swift_dir(config):

@@ -233,19 +233,7 @@ class ProgressStore(object):
 
     def entries(self):
         """(signature, account, container, path) of every progress file."""
-        if not os.path.isdir(self.status_dir):
-            return
-        for signature in sorted(os.listdir(self.status_dir)):
-            sig_dir = os.path.join(self.status_dir, signature)
-            if not os.path.isdir(sig_dir):
-                continue
-            for account in sorted(os.listdir(sig_dir)):
-                acct_dir = os.path.join(sig_dir, account)
-                for entry in sorted(os.listdir(acct_dir)):
-                    if entry.endswith('.json') and not entry.startswith('.'):
-                        yield (signature, unquote(account),
-                               unquote(entry[:-5]),
-                               os.path.join(acct_dir, entry))
+        return progress_entries(self.status_dir)
 
     def prune(self, keep):
         """Remove progress of (signature, account, container) not in
@@ -267,3 +255,21 @@ class ProgressStore(object):
     def read(path):
         with open(path) as f:
             return json.load(f)
+
+
+def progress_entries(status_dir):
+    """(signature, account, container, path) of every progress file under
+    ``status_dir`` laid out as ``<signature>/<account>/<container>.json``
+    (the sync daemon's and the migrator's alike)."""
+    if not os.path.isdir(status_dir):
+        return
+    for signature in sorted(os.listdir(status_dir)):
+        sig_dir = os.path.join(status_dir, signature)
+        if not os.path.isdir(sig_dir):
+            continue
+        for account in sorted(os.listdir(sig_dir)):
+            acct_dir = os.path.join(sig_dir, account)
+            for entry in sorted(os.listdir(acct_dir)):
+                if entry.endswith('.json') and not entry.startswith('.'):
+                    yield (signature, unquote(account), unquote(entry[:-5]),
+                           os.path.join(acct_dir, entry))

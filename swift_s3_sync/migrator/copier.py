@@ -43,17 +43,20 @@ class CopyOptions(object):
     """How large objects are copied.  ``swift_source``: the source is a
     Swift cluster (its GETs ask for manifests); ``open_source(container)``:
     a provider reading another container of the same source (SLO and DLO
-    segments); ``max_object_size`` None: swift.conf's."""
+    segments); ``max_object_size`` None: swift.conf's;
+    ``segments_headers``: headers (or a callable returning them) for a
+    segments container the copy creates (the ACLs of its container)."""
 
     def __init__(self, swift_source=False, open_source=None,
                  max_object_size=None, segment_size=1024 ** 3,
-                 part_workers=4, storage_policy=None):
+                 part_workers=4, storage_policy=None, segments_headers=None):
         self.swift_source = swift_source
         self.open_source = open_source
         self.max_object_size = max_object_size
         self.segment_size = segment_size
         self.part_workers = part_workers
         self.storage_policy = storage_policy
+        self.segments_headers = segments_headers
 
     def largest_object(self):
         if self.max_object_size is not None:
@@ -136,7 +139,8 @@ def copy_object(provider, store, account, container, remote,
     bucket = source_container or container
     timestamp = source_timestamp(remote)
     dest = large.Destination(store, account, container, remote.name,
-                             timestamp, options.storage_policy)
+                             timestamp, options.storage_policy,
+                             options.segments_headers)
     if not options.swift_source and is_multipart_etag(remote.etag):
         return large.copy_mpu(provider, bucket, remote, dest,
                               options.part_workers)

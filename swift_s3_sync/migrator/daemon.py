@@ -11,7 +11,12 @@ container has a replica on this node (container ring, ``devices``,
 ``swift_bind_ip``/``swift_bind_port`` as for the sync daemon), the node walks
 the source once to its end, a page at a time, copying its share of the
 objects (see ``split``); pages of different migrations take turns, so a
-large one does not hold up the others.  ``--once`` runs one pass and exits.
+large one does not hold up the others.  A ``"/*"`` migration lists the
+source's buckets (containers) at the start of each pass and migrates each
+into the local container of the same name, as if it were a migration of
+its own (its own progress file, split by that container's ring); the
+buckets of one source share one client.  ``--once`` runs one pass and
+exits.
 
 Signals, as for swift-s3-sync:
 
@@ -34,14 +39,14 @@ Logging goes to ``migrator_settings.log_file`` (or syslog), log name
 ``pass done in ...: <actions>, N bytes``.
 
 ``--status`` prints, from this node's progress files only (no request to
-the source or to Swift), per migration and container: objects copied,
-bytes, deletes, the last full sweep and the failures with their reasons;
-``--json`` the same as JSON.
+the source or to Swift), per migration and container: the sweep in
+progress and an estimate of the time it still needs when one can be made,
+the last full sweep, the totals and the failures with their reasons;
+``--json`` the same as JSON (``swift-s3-sync-status`` shows the same after
+the mappings).
 """
 import argparse
 import json
-import logging
-import logging.handlers
 import signal
 import sys
 import time
@@ -56,29 +61,11 @@ class StartupError(Exception):
 
 
 def make_logger(config, level=None, console=False):
-    from swift.common.utils import get_logger
+    from swift_s3_sync import daemon
     settings = config.migrator
-    conf = {'log_name': LOG_NAME,
-            'log_level': (level or settings.log_level or
-                          config.log_level).upper()}
-    if config.log_statsd_host:
-        conf.update(log_statsd_host=config.log_statsd_host,
-                    log_statsd_port=str(config.log_statsd_port),
-                    log_statsd_metric_prefix=config.log_statsd_metric_prefix)
-    logger = get_logger(conf, name=LOG_NAME, log_route=LOG_NAME,
-                        log_to_console=console)
-    if settings.log_file:
-        base = logger.logger
-        for handler in list(base.handlers):
-            if isinstance(handler, logging.handlers.SysLogHandler):
-                base.removeHandler(handler)
-        handler = logging.handlers.WatchedFileHandler(settings.log_file)
-        handler.setFormatter(logging.Formatter(
-            '%(asctime)s %(name)s %(levelname)s: %(message)s'))
-        base.addHandler(handler)
-    for noisy in ('boto3', 'botocore', 'urllib3'):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    return logger
+    # The migrator's own log file (or syslog), never the sync daemon's.
+    return daemon.make_logger(config, level or settings.log_level, console,
+                              name=LOG_NAME, log_file=settings.log_file)
 
 
 def check_surroundings(config):
@@ -139,6 +126,7 @@ class Migrator(object):
         self.stopping = False
         self.reload_requested = False
         self.providers = {}
+        self._derived = set()   # keys of providers sharing another's
         self._apply(config)
 
     def _apply(self, config):
@@ -165,20 +153,33 @@ class Migrator(object):
             user_agent='swift-s3-migrator'))
 
     def _close_providers(self):
-        for provider in self.providers.values():
-            provider.close()
+        for key, provider in self.providers.items():
+            if key not in self._derived:
+                provider.close()
         self.providers = {}
+        self._derived = set()
 
     def provider(self, migration, bucket, container):
+        """The provider reading ``bucket`` of the migration's source (the
+        source's bucket listing for ``bucket`` ""); every bucket of a
+        source shares the connections of the first one made."""
         key = (migration.signature(), bucket)
         if key not in self.providers:
             if self._provider_factory is not None:
                 made = self._provider_factory(migration, bucket, container)
             else:
-                from swift_s3_sync.migrator.source import source_provider
-                made = source_provider(
-                    migration, bucket, container, self.logger,
-                    max_connections=self.settings.workers)
+                from swift_s3_sync.migrator import source
+                base = next((p for k, p in self.providers.items()
+                             if k[0] == key[0] and k not in self._derived),
+                            None)
+                if base is None:
+                    made = source.source_provider(
+                        migration, bucket, container, self.logger,
+                        max_connections=self.settings.workers)
+                else:
+                    made = source.derived_provider(base, migration, bucket,
+                                                   container)
+                    self._derived.add(key)
             self.providers[key] = made
         return self.providers[key]
 
@@ -219,16 +220,14 @@ class Migrator(object):
         return share_from_ring(self._locator.ring, account, container,
                                self._locator._is_mine)
 
-    def _job(self, migration):
-        """The Job of a migration on this node, or None."""
+    def _job(self, migration, bucket, container, every_bucket=False):
+        """The Job of a migration's ``bucket`` into local ``container`` on
+        this node, or None when the node holds no replica of it.  For
+        ``every_bucket`` ("/*") the local container is created (if it is
+        not there) before anything is copied, so empty buckets have one
+        too."""
         from swift_s3_sync.migrator.runner import ContainerMigration
         from swift_s3_sync.migrator.split import Walks
-        if migration.all_buckets:
-            self.logger.error('%s: aws_bucket "/*" (every bucket of the '
-                              'source) is not built yet; skipped',
-                              migration.label)
-            return None
-        container = migration.local_container
         share = self._share(migration.account, container)
         if not share.participates:
             return None
@@ -238,36 +237,87 @@ class Migrator(object):
         ranks = share.stand_in_ranks()
         walks = Walks(progress.state, self.settings.takeover_slack,
                       max(ranks) if ranks else 0)
+        provider = self.provider(migration, bucket, container)
+        headers = self._container_headers(migration, provider, bucket)
         runner = ContainerMigration(
-            migration, self.provider(migration, migration.aws_bucket,
-                                     container),
-            self._store, container, share, walks, progress, self.pool,
-            self.logger, items_chunk=self.settings.items_chunk,
+            migration, provider, self._store, container, share, walks,
+            progress, self.pool, self.logger,
+            items_chunk=self.settings.items_chunk,
             retry_delays=(self.config.retry_initial_delay,
                           self.config.retry_max_delay),
             source_container=container, clock=self.clock,
-            copy_options=self._copy_options(migration))
+            copy_options=self._copy_options(migration, headers),
+            container_headers=headers)
         runner.stopping = lambda: self.stopping
+        if every_bucket and runner.ensure_container():
+            self.logger.info('%s: created local container %s/%s',
+                             migration.label, migration.account, container)
         return Job(migration, container, runner, progress)
 
-    def _copy_options(self, migration):
+    def _container_headers(self, migration, provider, bucket):
+        """For a Swift source: a callable giving the metadata and ACLs of
+        the source container (asked only when the local container is
+        created); None for S3 (buckets have no such metadata)."""
+        if migration.protocol != 'swift':
+            return None
+        from swift_s3_sync.migrator import source
+        return lambda: source.container_headers(provider, bucket)
+
+    def _bucket_jobs(self, migration):
+        """The Jobs of a "/*" migration: every bucket (container) of the
+        source into the local container of the same name, each split
+        across the nodes by that container's ring."""
+        from swift_s3_sync.migrator import source
+        from swift_s3_sync.migrator.local import is_valid_container
+        jobs = []
+        for bucket in source.list_buckets(self.provider(migration, '', '')):
+            problem = is_valid_container(bucket)
+            if problem:
+                self.logger.error('%s: bucket %r skipped: %s',
+                                  migration.label, bucket, problem)
+                continue
+            try:
+                job = self._job(migration, bucket, bucket, every_bucket=True)
+            except Exception as err:
+                self.logger.error('%s: %s: skipped this pass: %s',
+                                  migration.label, bucket, err)
+                continue
+            if job is not None:
+                jobs.append(job)
+        return jobs
+
+    def _copy_options(self, migration, container_headers=None):
         from swift_s3_sync.migrator.copier import CopyOptions
+        from swift_s3_sync.migrator.source import ACL_HEADERS
 
         def open_source(bucket):
             # SLO and DLO segments of a Swift source: its other containers.
             return self.provider(migration, bucket, bucket)
+
+        segments_headers = None
+        if container_headers is not None:
+            # Readers the ACL lets in must be able to read the segments of
+            # large objects too.
+            def segments_headers():
+                return {k: v for k, v in container_headers().items()
+                        if k in ACL_HEADERS}
         return CopyOptions(
             swift_source=migration.protocol == 'swift',
             open_source=open_source,
             segment_size=self.settings.segment_size,
             part_workers=self.settings.part_workers,
-            storage_policy=migration.storage_policy)
+            storage_policy=migration.storage_policy,
+            segments_headers=segments_headers)
 
     def _jobs(self):
         jobs = []
         for migration in self.config.migrations:
             try:
-                job = self._job(migration)
+                if migration.all_buckets:
+                    jobs.extend(self._bucket_jobs(migration))
+                    continue
+                job = self._job(migration, migration.aws_bucket,
+                                migration.local_container)
             except Exception as err:
                 self.logger.error('%s: skipped this pass: %s',
                                   migration.label, err)

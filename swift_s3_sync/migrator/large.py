@@ -88,17 +88,19 @@ def max_object_size():
 
 class Destination(object):
     """Where one large object goes: the local store, account, container
-    and name, the source timestamp it gets, and the storage policy of a
-    segments container that has to be created."""
+    and name, the source timestamp it gets, and the storage policy (and
+    other headers, e.g. the ACLs of its container) of a segments container
+    that has to be created."""
 
     def __init__(self, store, account, container, name, timestamp,
-                 storage_policy=None):
+                 storage_policy=None, segments_headers=None):
         self.store = store
         self.account = account
         self.container = container
         self.name = name
         self.timestamp = timestamp
         self.storage_policy = storage_policy
+        self.segments_headers = segments_headers
 
     @property
     def segments(self):
@@ -218,8 +220,13 @@ def upload_pieces(dest, pieces, workers):
     Returns the manifest entries in order.  If any piece fails, the others
     are cancelled, every segment written is deleted and the first error is
     raised."""
-    dest.store.ensure_container(dest.account, dest.segments,
-                                dest.storage_policy)
+    if dest.segments_headers is None:
+        dest.store.ensure_container(dest.account, dest.segments,
+                                    dest.storage_policy)
+    else:
+        dest.store.ensure_container(dest.account, dest.segments,
+                                    dest.storage_policy,
+                                    headers=dest.segments_headers)
     state = {'failed': False, 'written': []}
 
     def upload(index, piece):

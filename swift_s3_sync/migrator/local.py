@@ -30,10 +30,34 @@ SEGMENTS_SUFFIX = '_segments'
 # What follows "<name>/" in the name of a segment the migrator wrote.
 _OUR_SEGMENT = re.compile(r'^(\d{10}\.\d{5}(?:_[0-9a-f]{16})?/)\d{8}$')
 
+# The name of a segment the migrator wrote, whole.
+_OUR_SEGMENT_NAME = re.compile(
+    r'/\d{10}\.\d{5}(?:_[0-9a-f]{16})?/\d{8}$')
+
+
+def is_our_segment_name(name):
+    """Whether ``name`` has the layout of the segments the migrator writes
+    (``<name>/<timestamp>/<index, 8 digits>``)."""
+    return bool(_OUR_SEGMENT_NAME.search(name))
+
+
 # Results of delete_if_ours()
 DELETED = 'deleted'
 KEPT = 'kept'          # written or changed by a client: never deleted
 ABSENT = 'absent'
+
+
+MAX_CONTAINER_NAME_BYTES = 256   # Swift's default constraint
+
+
+def is_valid_container(name):
+    """Why ``name`` cannot be a local container, or None."""
+    if not name or '/' in name:
+        return 'not a container name'
+    if len(name.encode('utf-8', 'surrogateescape')) > \
+            MAX_CONTAINER_NAME_BYTES:
+        return 'longer than %d bytes' % MAX_CONTAINER_NAME_BYTES
+    return None
 
 
 def segment_container(container):
@@ -88,24 +112,33 @@ class LocalStore(object):
             marker = items[-1]['name']
 
     # -- containers ----------------------------------------------------------
-    def ensure_container(self, account, container, storage_policy=None):
+    def ensure_container(self, account, container, storage_policy=None,
+                         headers=None):
         """Create the local container (with the storage policy) unless it
-        exists; remembered, so it costs a request once per process."""
+        exists; remembered, so it costs a request once per process.
+        ``headers``: more headers for the creating PUT (container metadata
+        and ACLs), or a callable returning them, called only when the
+        container is created.  Returns True when this call created it."""
         if (account, container) in self._containers:
-            return
+            return False
+        created = False
         try:
             exists = self.client.container_exists(account, container)
             if not exists:
-                headers = {}
+                extra = headers() if callable(headers) else headers
+                put_headers = {k: str_to_wsgi(v)
+                               for k, v in (extra or {}).items()}
                 if storage_policy:
-                    headers['X-Storage-Policy'] = storage_policy
+                    put_headers['X-Storage-Policy'] = storage_policy
                 self.client.make_request(
                     'PUT', self.client.make_path(account, container),
-                    headers, (2,))
+                    put_headers, (2,))
+                created = True
         except UnexpectedResponse as err:
             raise LocalError('creating container %s/%s: %s' % (
                 account, container, err))
         self._containers.add((account, container))
+        return created
 
     def forget_container(self, account, container):
         """A PUT answered 404: the container went away."""

@@ -28,7 +28,8 @@ import time
 
 from swift_s3_sync.local_swift import LocalError
 from swift_s3_sync.migrator import copier, plan
-from swift_s3_sync.migrator.local import DELETED
+from swift_s3_sync.migrator.local import DELETED, KEPT, SEGMENTS_SUFFIX, \
+    is_our_segment_name
 from swift_s3_sync.providers.base import RemoteError
 
 
@@ -51,7 +52,7 @@ class ContainerMigration(object):
     def __init__(self, migration, provider, store, container, share, walks,
                  progress, pool, logger, items_chunk=1000,
                  retry_delays=(5, 300), source_container=None,
-                 clock=time.time, copy_options=None):
+                 clock=time.time, copy_options=None, container_headers=None):
         self.migration = migration
         self.provider = provider
         self.store = store
@@ -68,6 +69,9 @@ class ContainerMigration(object):
         self.clock = clock
         self.copy_options = copy_options or copier.CopyOptions(
             storage_policy=migration.storage_policy)
+        # Headers (a callable) the local container gets if the migrator
+        # creates it: a Swift source's container metadata and ACLs.
+        self.container_headers = container_headers
         self.counters = Counters()
         # Set by the daemon on SIGTERM: objects not started yet are left,
         # and the page's marker does not move past them.
@@ -79,7 +83,9 @@ class ContainerMigration(object):
         True when the normal walk reached the end of the source."""
         now = self.clock()
         self.retry_failures(now)
-        self.progress.sweep_started(now)
+        if self.progress.state['sweep'].get('started') is None:
+            self.progress.sweep_started(now)
+            self._note_source_size()
         marker = self.walks.walk['marker']
         end = self._page(marker, None, rank=0)
         if self.stopping():
@@ -97,6 +103,23 @@ class ContainerMigration(object):
                 break
             self.walks.stood_in(rank, covered)
         return sweep_done
+
+    def _note_source_size(self):
+        """At the start of a sweep, how many objects a Swift source holds
+        (one HEAD), so that the status can estimate the time left of a
+        first sweep too; not with a prefix (the count is the whole
+        container's), not for S3 (nothing says)."""
+        if not self.copy_options.swift_source or self.migration.prefix:
+            return
+        from swift_s3_sync.migrator.source import object_count
+        try:
+            count = object_count(self.provider, self.source_container)
+        except Exception as err:   # only the estimate needs it
+            self.logger.debug('%s: %s: object count not read: %s',
+                              self.migration.label, self.container, err)
+            return
+        if count is not None:
+            self.progress.state['sweep']['source_objects'] = count
 
     def _list_source(self, marker, window_end):
         """(source page, the last name it covers or None for the end)."""
@@ -128,11 +151,20 @@ class ContainerMigration(object):
         for decision in decisions:
             if self.stopping():
                 break
-            if decision.action in (plan.COPY, plan.GONE):
+            if decision.action == plan.GONE and self._our_segment(decision):
+                # A "/*" migration of a Swift source whose container is
+                # also where the migrator keeps another container's
+                # segments: those are not the source's, and stay.
+                self.counters.actions[KEPT] += 1
+            elif decision.action in (plan.COPY, plan.GONE):
                 self.pool.spawn_n(self._act, decision)
             else:
                 self.counters.actions[decision.action] += 1
         self.pool.waitall()
+
+    def _our_segment(self, decision):
+        return (self.container.endswith(SEGMENTS_SUFFIX) and
+                is_our_segment_name(decision.name))
 
     def _act(self, decision):
         try:
@@ -153,8 +185,7 @@ class ContainerMigration(object):
         if self._skip_known_permanent(decision):
             self.counters.actions['unsupported'] += 1
             return
-        self.store.ensure_container(self.account, self.container,
-                                    self.migration.storage_policy)
+        self.ensure_container()
         try:
             copied = copier.copy_object(
                 self.provider, self.store, self.account, self.container,
@@ -174,6 +205,15 @@ class ContainerMigration(object):
         self.progress.count('copied')
         self.progress.count('bytes', copied)
         self.progress.clear_failure(decision.name)
+
+    def ensure_container(self):
+        """Create the local container unless it exists (once a process)."""
+        if self.container_headers is None:
+            return self.store.ensure_container(
+                self.account, self.container, self.migration.storage_policy)
+        return self.store.ensure_container(
+            self.account, self.container, self.migration.storage_policy,
+            headers=self.container_headers)
 
     def _delete(self, decision):
         result = self.store.delete_if_ours(self.account, self.container,

@@ -6,9 +6,28 @@ container as the mapping's container, and the object names as they are
 (``custom_prefix`` ""), so ``list``, ``head`` and ``get`` see the source's
 own names.  The migration's ``storage_policy`` is for the local containers
 and is not passed on (a mapping's would be for remote ones).
+
+Other buckets (containers) of the same source -- every bucket of a ``"/*"``
+migration, the segment containers of a Swift source -- are read through
+*derived* providers: the same connections (one boto3 client, one Swift
+connection pool and token) with another bucket, so a source with many
+buckets costs one client, not one per bucket.
+
+What the providers do not offer (the Provider contract is about objects)
+is here: the source's buckets or containers (``list_buckets``) and the
+metadata and ACLs of a Swift source's container (``container_headers``).
+A provider (or a test's fake) that has methods of those names is asked
+through them instead.
 """
+import copy
+
 from swift_s3_sync.config import MAPPING_KEYS, REQUIRED, Mapping
 from swift_s3_sync.providers import provider_for
+
+# Container headers of a Swift source that the local container gets when
+# the migrator creates it.
+ACL_HEADERS = ('x-container-read', 'x-container-write')
+CONTAINER_META_PREFIX = 'x-container-meta-'
 
 
 def source_mapping(migration, bucket, container):
@@ -27,3 +46,70 @@ def source_provider(migration, bucket, container, logger=None,
                     max_connections=10):
     return provider_for(source_mapping(migration, bucket, container), logger,
                         max_connections=max_connections)
+
+
+def derived_provider(base, migration, bucket, container):
+    """A provider for another ``bucket`` of ``base``'s source sharing its
+    connections; close ``base`` only (closing it closes them all)."""
+    if migration.protocol == 's3':
+        base.client   # made now, so that every derived provider shares it
+    derived = copy.copy(base)
+    derived.mapping = source_mapping(migration, bucket, container)
+    return derived
+
+
+def list_buckets(provider):
+    """The names of every bucket (S3) or container (Swift) the source's
+    credentials see, sorted.  Raises RemoteError."""
+    own = getattr(provider, 'list_buckets', None)
+    if own is not None:
+        return sorted(own())
+    if provider.mapping.protocol == 'swift':
+        reply = provider._call('get_account', full_listing=True)
+        return sorted(item['name'] for item in reply.result[1])
+    names, params = [], {}
+    while True:
+        resp = provider._call('list_buckets', **params)
+        names.extend(b['Name'] for b in resp.get('Buckets', []))
+        token = resp.get('ContinuationToken')
+        if not token:
+            return sorted(names)
+        params = {'ContinuationToken': token}
+
+
+def container_headers(provider, container):
+    """The metadata (``x-container-meta-*``) and read/write ACLs of a Swift
+    source's container ({} for S3, or when it is gone).  The ACLs are
+    only shown to the container's owner (or a reseller admin): with other
+    credentials there are none to copy."""
+    own = getattr(provider, 'container_headers', None)
+    if own is not None:
+        return own(container)
+    if provider.mapping.protocol != 'swift':
+        return {}
+    reply = provider._call('head_container', provider.remote_container(
+        container), expect=(404,))
+    if reply.status == 404:
+        return {}
+    return {name: value for name, value in reply.headers.items()
+            if (name.startswith(CONTAINER_META_PREFIX) or
+                name in ACL_HEADERS) and value}
+
+
+def object_count(provider, container):
+    """How many objects a Swift source's container holds (its
+    X-Container-Object-Count, which Swift updates asynchronously), or None
+    (S3 does not say, or the container is gone)."""
+    own = getattr(provider, 'object_count', None)
+    if own is not None:
+        return own(container)
+    if provider.mapping.protocol != 'swift':
+        return None
+    reply = provider._call('head_container', provider.remote_container(
+        container), expect=(404,))
+    if reply.status == 404:
+        return None
+    try:
+        return int(reply.headers.get('x-container-object-count'))
+    except (TypeError, ValueError):
+        return None

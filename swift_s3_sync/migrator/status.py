@@ -35,13 +35,11 @@ import json
 import os
 import shutil
 import tempfile
-from urllib.parse import quote, unquote
+import time
+
+from swift_s3_sync.crawler.progress import _name, progress_entries
 
 COUNTS = ('scanned', 'copied', 'bytes', 'deleted', 'failed')
-
-
-def _name(part):
-    return quote(part, safe='')
 
 
 def _fresh(label):
@@ -181,19 +179,7 @@ class ProgressFiles(object):
 
     def entries(self):
         """(signature, account, container, path) of every progress file."""
-        if not os.path.isdir(self.status_dir):
-            return
-        for signature in sorted(os.listdir(self.status_dir)):
-            sig_dir = os.path.join(self.status_dir, signature)
-            if not os.path.isdir(sig_dir):
-                continue
-            for account in sorted(os.listdir(sig_dir)):
-                acct_dir = os.path.join(sig_dir, account)
-                for entry in sorted(os.listdir(acct_dir)):
-                    if entry.endswith('.json') and not entry.startswith('.'):
-                        yield (signature, unquote(account),
-                               unquote(entry[:-5]),
-                               os.path.join(acct_dir, entry))
+        return progress_entries(self.status_dir)
 
     def prune(self, signatures):
         """Remove the progress of migrations no longer configured."""
@@ -208,28 +194,83 @@ class ProgressFiles(object):
         return removed
 
 
-def summary(state):
-    """One container's figures for a status report (no secrets: the
-    progress file holds none)."""
+def estimate(state, now):
+    """How long the sweep in progress still needs, when that can be said
+    honestly: the last full sweep listed N names, this one has scanned M
+    in T seconds, so about (N - M) / (M / T) seconds are left.  A first
+    sweep from a Swift source (without a prefix) goes by the container's
+    object count read when the sweep started; any other first sweep has
+    nothing to go by (an S3 listing does not say how many objects a
+    bucket holds): ``seconds`` is None and ``basis`` says why.
+    The pace includes copying, pauses between passes and any time the
+    migrator was stopped, and a source that grew since the last sweep
+    makes the estimate too short; it is a guide, not a promise.
+    None when no sweep is in progress."""
+    sweep = state.get('sweep') or {}
+    started = sweep.get('started')
+    if started is None:
+        return None
     last = state.get('last_sweep')
+    if last:
+        known = last.get('scanned', 0)
+        size = 'the last full sweep listed %d names' % known
+    elif sweep.get('source_objects') is not None:
+        known = sweep['source_objects']
+        size = ('the source container held %d objects when this sweep '
+                'started' % known)
+    else:
+        return {'seconds': None, 'names_left': None,
+                'basis': "first sweep: the source's size is not known "
+                         "until it has been listed once"}
+    done = sweep.get('scanned', 0)
+    elapsed = now - started
+    if done <= 0 or elapsed <= 0:
+        return {'seconds': None, 'names_left': None,
+                'basis': 'nothing scanned in this sweep yet'}
+    left = max(known - done, 0)
+    return {'seconds': round(left * elapsed / done, 1), 'names_left': left,
+            'basis': '%s; this one has scanned %d in %.0fs' % (
+                size, done, elapsed)}
+
+
+def summary(state, now=None):
+    """One container's figures for a status report (no secrets: the
+    progress file holds none): ``totals`` since the migration started on
+    this node, ``sweep`` the one in progress (``started`` None between
+    sweeps), ``last_sweep`` the last complete one, ``walk`` where this
+    node's walk is, ``estimated_remaining`` (see ``estimate``) and the
+    ``failures`` with their reasons."""
+    now = time.time() if now is None else now
+    last = state.get('last_sweep')
+    walk = dict(state.get('walk', {}))
+    sweep = dict(state.get('sweep', {}))
+    sweep['number'] = walk.get('sweep', 0) + 1
     return {
         'totals': dict(state.get('totals', {})),
-        'sweep': dict(state.get('sweep', {})),
+        'sweep': sweep,
         'last_sweep': dict(last) if last else None,
-        'walk': dict(state.get('walk', {})),
+        'walk': walk,
+        'estimated_remaining': estimate(state, now),
         'failures': [dict(f, object=name) for name, f in
                      sorted(state.get('failures', {}).items())],
     }
 
 
-def collect(config):
+def collect(config, now=None):
     """Per configured migration, the figures of its containers on this
-    node (``problem`` instead for a file that cannot be read)."""
+    node (``problem`` instead for a file that cannot be read, and for the
+    whole report when the status_dir cannot be listed)."""
+    now = time.time() if now is None else now
     files = ProgressFiles(config.migrator.status_dir)
     by_signature = {}
-    for signature, account, container, path in files.entries():
-        by_signature.setdefault(signature, []).append(
-            (account, container, path))
+    listing_problem = None
+    try:
+        for signature, account, container, path in files.entries():
+            by_signature.setdefault(signature, []).append(
+                (account, container, path))
+    except OSError as err:
+        listing_problem = 'migrator status_dir %s cannot be read: %s' % (
+            files.status_dir, err.strerror or err)
     report = []
     for migration in config.migrations:
         containers = []
@@ -241,37 +282,104 @@ def collect(config):
                     state = json.load(f)
                 if not _looks_like_progress(state):
                     raise ValueError('not a progress record')
-                entry.update(summary(state))
-            except (OSError, ValueError) as err:
+                entry.update(summary(state, now))
+            except (OSError, ValueError, TypeError, AttributeError) as err:
                 entry['problem'] = 'progress file %s: %s' % (path, err)
             containers.append(entry)
-        report.append({'migration': migration.label,
-                       'source': '%s %s/%s' % (
-                           migration.protocol,
-                           migration.aws_endpoint or 'AWS S3',
-                           migration.aws_bucket),
-                       'containers': containers})
+        entry = {'migration': migration.label,
+                 'source': source_text(migration),
+                 'containers': containers}
+        if listing_problem:
+            entry['problem'] = listing_problem
+        report.append(entry)
     return report
+
+
+def source_text(migration):
+    where = migration.aws_endpoint or 'AWS S3'
+    bucket = '*' if migration.all_buckets else migration.aws_bucket
+    return '%s %s/%s' % (migration.protocol, where, bucket)
+
+
+def _when(ts):
+    if not ts:
+        return 'never'
+    return time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(ts))
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return '%ds' % seconds
+    if seconds < 3600:
+        return '%dm%02ds' % divmod(seconds, 60)
+    hours, rest = divmod(seconds, 3600)
+    if hours < 48:
+        return '%dh%02dm' % (hours, rest // 60)
+    return '%dd%02dh' % divmod(hours, 24)
+
+
+def _size(count):
+    for unit in ('bytes', 'KiB', 'MiB', 'GiB', 'TiB'):
+        if count < 1024 or unit == 'TiB':
+            return ('%d %s' % (count, unit) if unit == 'bytes'
+                    else '%.1f %s' % (count, unit))
+        count /= 1024.0
+
+
+def _counts(figures):
+    return 'scanned %d, copied %d (%s), deleted %d, failed %d' % (
+        figures.get('scanned', 0), figures.get('copied', 0),
+        _size(figures.get('bytes', 0)), figures.get('deleted', 0),
+        figures.get('failed', 0))
+
+
+def _container_lines(c):
+    lines = []
+    sweep, last, left = c['sweep'], c['last_sweep'], c['estimated_remaining']
+    if sweep.get('started') is not None:
+        text = 'sweep %d since %s: %s' % (
+            sweep['number'], _when(sweep['started']), _counts(sweep))
+        if left and left['seconds'] is not None:
+            text += '; about %s left (%d names)' % (
+                _duration(left['seconds']), left['names_left'])
+        elif left:
+            text += '; time left unknown (%s)' % left['basis']
+        lines.append(text)
+    else:
+        lines.append('between sweeps')
+    if last:
+        lines.append('last full sweep %s -> %s (%s): %s' % (
+            _when(last.get('started')), _when(last.get('finished')),
+            _duration((last.get('finished') or 0) -
+                      (last.get('started') or last.get('finished') or 0)),
+            _counts(last)))
+    else:
+        lines.append('no full sweep yet')
+    totals = c['totals']
+    lines.append('since the start: copied %d objects (%s), deleted %d, '
+                 '%d failures now' % (
+                     totals.get('copied', 0), _size(totals.get('bytes', 0)),
+                     totals.get('deleted', 0), len(c['failures'])))
+    return lines
 
 
 def format_text(report):
     lines = []
     for entry in report:
         lines.append('%s <- %s' % (entry['migration'], entry['source']))
-        if not entry['containers']:
+        if entry.get('problem'):
+            lines.append('  ' + entry['problem'])
+        elif not entry['containers']:
             lines.append('  (not started on this node)')
         for c in entry['containers']:
             where = '  %s/%s: ' % (c['account'], c['container'])
             if 'problem' in c:
                 lines.append(where + c['problem'])
                 continue
-            totals, last = c['totals'], c['last_sweep']
-            lines.append(where + 'copied %d objects (%d bytes), deleted %d, '
-                         '%d failures; %s' % (
-                             totals.get('copied', 0), totals.get('bytes', 0),
-                             totals.get('deleted', 0), len(c['failures']),
-                             'last full sweep scanned %d' % last['scanned']
-                             if last else 'first sweep not finished'))
+            first, *rest = _container_lines(c)
+            lines.append(where + first)
+            lines.extend('    ' + line for line in rest)
             for f in c['failures']:
                 lines.append('    %s %s: %s (%d attempts)' % (
                     'FAILED' if f['permanent'] else 'retrying',

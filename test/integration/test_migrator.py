@@ -10,7 +10,9 @@ migrators make are counted, and the local timestamps do not move); a local
 overwrite or POST is never overwritten nor deleted; a source delete removes
 the untouched copy; a pass stopped after its first page continues from its
 saved marker without copying anything twice; an S3 multipart upload
-becomes an SLO with the source's ETag and one segment per part.
+becomes an SLO with the source's ETag and one segment per part; a "/*"
+migration brings every bucket of its source into containers of the same
+names, created with the migration's storage policy.
 """
 import base64
 import hashlib
@@ -20,7 +22,10 @@ import shutil
 import tempfile
 import time
 import unittest
+import uuid
 
+import boto3
+import botocore.config
 from swift.common.utils import Timestamp
 
 from localworld.daemons import s3_mapping, swift_mapping
@@ -483,6 +488,81 @@ class TestMigrateFromSwift(MigratorWorld):
         puts = self.counts['PUT']
         self.run_pass(self.migrations)
         self.assertEqual(puts, self.counts['PUT'])
+
+
+class TestMigrateEveryBucket(MigratorWorld):
+    """"aws_bucket": "/*" on moto: every bucket of the source into a local
+    container of the same name.  The buckets live in a moto account of
+    their own (an STS role of a fresh account id), so the buckets other
+    tests and benchmarks keep in moto are not part of the source."""
+
+    def own_account(self):
+        moto = self.world['moto']
+        account_id = '%012d' % (uuid.uuid4().int % 10 ** 12)
+        sts = boto3.client(
+            'sts', endpoint_url=moto['endpoint'],
+            aws_access_key_id=moto['access_key'],
+            aws_secret_access_key=moto['secret_key'],
+            region_name=moto['region'])
+        creds = sts.assume_role(
+            RoleArn='arn:aws:iam::%s:role/migrator-test' % account_id,
+            RoleSessionName=unique('every-bucket'))['Credentials']
+        keys = {'aws_access_key_id': creds['AccessKeyId'],
+                'aws_secret_access_key': creds['SecretAccessKey'],
+                'aws_session_token': creds['SessionToken']}
+        s3 = boto3.client(
+            's3', endpoint_url=moto['endpoint'], region_name=moto['region'],
+            config=botocore.config.Config(
+                signature_version='s3v4', s3={'addressing_style': 'path'}),
+            **keys)
+        return s3, keys
+
+    def test_every_bucket_into_containers_of_the_same_names(self):
+        s3, keys = self.own_account()
+        buckets = {unique('every'): 3, unique('every'): 2}
+        for bucket, count in buckets.items():
+            s3.create_bucket(Bucket=bucket)
+            self.addCleanup(_remove_bucket, s3, bucket)
+            self.addCleanup(remove_container, self.local, bucket)
+            for i in range(count):
+                s3.put_object(Bucket=bucket, Key=object_name(i),
+                              Body=body_of(i),
+                              Metadata={'dessert': rfc2047(dessert(i))})
+        self.assertEqual(sorted(buckets), sorted(
+            b['Name'] for b in s3.list_buckets()['Buckets']))
+        self.migrations = [{
+            'account': self.account, 'aws_bucket': '/*',
+            'aws_endpoint': self.world['moto']['endpoint'],
+            'aws_identity': keys['aws_access_key_id'],
+            'aws_secret': keys['aws_secret_access_key'],
+            'aws_session_token': keys['aws_session_token'],
+            'storage_policy': 'silver'}]
+        total = self.run_pass(self.migrations)
+        self.assertEqual(5, total.get('copied'), (total, self.failures()))
+        self.assertEqual(5, self.counts['PUT'])
+        for bucket, count in buckets.items():
+            headers, items = self.local.get_container(bucket)
+            self.assertEqual('silver', headers['x-storage-policy'])
+            self.assertEqual(sorted(object_name(i) for i in range(count)),
+                             [item['name'] for item in items])
+            got, body = self.local.get_object(bucket, object_name(1))
+            self.assertEqual(body_of(1), body)
+            self.assertEqual(dessert(1),
+                             _decoded(got['x-object-meta-dessert']))
+        # Progress per container; a second pass writes nothing.
+        containers = {c['container'] for node in (1, 2, 3, 4)
+                      for e in self.status_of(node) for c in e['containers']}
+        self.assertEqual(set(buckets), containers)
+        total = self.run_pass(self.migrations)
+        self.assertEqual(5, total.get('equal'), total)
+        self.assertEqual(5, self.counts['PUT'])
+
+
+def _remove_bucket(s3, bucket):
+    for page in s3.get_paginator('list_objects_v2').paginate(Bucket=bucket):
+        for item in page.get('Contents', []):
+            s3.delete_object(Bucket=bucket, Key=item['Key'])
+    s3.delete_bucket(Bucket=bucket)
 
 
 def _decoded(value):

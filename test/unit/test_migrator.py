@@ -83,11 +83,56 @@ class TestDefaultCredentialChain(unittest.TestCase):
                               message)
                 self.assertNotIn('t0k3n', message)
 
-    def test_left_out_keys_are_still_an_error(self):
-        entry = migration()
+    def test_left_out_keys_mean_the_default_chain_for_s3(self):
+        entry = migration(aws_profile='backup')
         del entry['aws_identity'], entry['aws_secret']
-        self.assertIn("missing required key 'aws_identity'",
+        m = parse(document(entry)).migrations[0]
+        self.assertIsNone(m.aws_identity)
+        self.assertIsNone(m.aws_secret)
+        self.assertEqual('backup', m.aws_profile)
+        provider_mapping = source_mapping(m, 'bucket', 'bucket')
+        self.assertIsNone(provider_mapping.aws_identity)
+        # Omitted and explicit nulls are the same migration.
+        explicit = parse(document(migration(
+            aws_identity=None, aws_secret=None,
+            aws_profile='backup'))).migrations[0]
+        self.assertEqual(explicit.signature(), m.signature())
+        # Mappings too.
+        mapping = {'account': 'AUTH_test', 'container': 'c',
+                   'aws_bucket': 'b'}
+        conf = parse({'status_dir': '/s', 'containers': [mapping]})
+        self.assertIsNone(conf.mappings[0].aws_identity)
+
+    def test_one_left_out_key_is_named(self):
+        for kept, missing in (('aws_identity', 'aws_secret'),
+                              ('aws_secret', 'aws_identity')):
+            with self.subTest(kept=kept):
+                entry = migration()
+                del entry[missing]
+                self.assertIn(
+                    "migrations[0] (AUTH_test/bucket): '%s' needs '%s'" % (
+                        kept, missing), error_of(document(entry)))
+                self.assertNotIn(SECRET, error_of(document(entry)))
+                mapping = {'account': 'AUTH_test', 'container': 'c',
+                           'aws_bucket': 'b', kept: 'x'}
+                self.assertIn(
+                    "containers[0] (AUTH_test/c): '%s' needs '%s'" % (
+                        kept, missing),
+                    error_of({'status_dir': '/s', 'containers': [mapping]}))
+
+    def test_swift_remotes_still_need_both_keys(self):
+        entry = migration(protocol='swift',
+                          aws_endpoint='http://127.0.0.1:1/auth/v1.0')
+        del entry['aws_identity'], entry['aws_secret']
+        self.assertIn("migrations[0] (AUTH_test/bucket): protocol 'swift' "
+                      "needs 'aws_identity' and 'aws_secret'",
                       error_of(document(entry)))
+        mapping = {'account': 'AUTH_test', 'container': 'c',
+                   'aws_bucket': 'b', 'protocol': 'swift',
+                   'aws_endpoint': 'http://127.0.0.1:1/auth/v1.0'}
+        self.assertIn("containers[0] (AUTH_test/c): protocol 'swift' needs "
+                      "'aws_identity' and 'aws_secret'",
+                      error_of({'status_dir': '/s', 'containers': [mapping]}))
 
     def test_mapping_rules_and_unchanged_settings_hash(self):
         import hashlib
@@ -206,10 +251,16 @@ class TestMigrationConfig(unittest.TestCase):
 
     def test_missing_required_key(self):
         entry = migration()
-        del entry['aws_secret']   # null would be a choice; absent is not
+        del entry['account']
         self.assertEqual(
-            "sync.json: migrations[0] (AUTH_test/bucket): missing required "
-            "key 'aws_secret'", error_of(document(entry)))
+            "sync.json: migrations[0]: missing required key 'account'",
+            error_of(document(entry)))
+        entry = migration()
+        del entry['aws_secret']   # half a pair: named, never a fallback
+        self.assertEqual(
+            "sync.json: migrations[0] (AUTH_test/bucket): 'aws_identity' "
+            "needs 'aws_secret' (an s3 remote may leave out both, for "
+            "boto3's default credential chain)", error_of(document(entry)))
 
     def test_secret_never_in_errors(self):
         message = error_of(document(migration(aws_secret=12345)))

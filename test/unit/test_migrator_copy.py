@@ -788,8 +788,6 @@ class TestDaemon(MigrationTestCase):
             {'account': 'AUTH_test', 'aws_bucket': 'one', 'container': 'c1',
              'aws_identity': 'i', 'aws_secret': 's'},
             {'account': 'AUTH_test', 'aws_bucket': 'two',
-             'aws_identity': 'i', 'aws_secret': 's'},
-            {'account': 'AUTH_test', 'aws_bucket': '/*',
              'aws_identity': 'i', 'aws_secret': 's'}], items_chunk=5)
         m = self.migrator(config)
         total = m.run_once()
@@ -798,8 +796,7 @@ class TestDaemon(MigrationTestCase):
                                                         'c1')]))
         self.assertEqual(3, len(self.swift.containers[('AUTH_test',
                                                        'two')]))
-        self.assertIn('"/*" (every bucket of the source) is not built yet',
-                      self.logger.text('error'))
+        self.assertEqual('', self.logger.text('error'))
         self.assertIn('pass done in', self.logger.text('info'))
         self.assertIn('copied=15', self.logger.text('info'))
         stats = self.logger.text('stats')
@@ -957,8 +954,11 @@ class TestCommandLine(unittest.TestCase):
         self.assertEqual(0, code)
         text = out.getvalue()
         self.assertIn('migrations[0] (AUTH_a/b) <- s3 AWS S3/b', text)
-        self.assertIn('AUTH_a/b: copied 1 objects (5 bytes), deleted 0, '
-                      '1 failures; last full sweep scanned 2', text)
+        self.assertIn('AUTH_a/b: between sweeps', text)
+        self.assertIn('): scanned 2, copied 1 (5 bytes), deleted 0, '
+                      'failed 1\n', text)
+        self.assertIn('since the start: copied 1 objects (5 bytes), '
+                      'deleted 0, 1 failures now', text)
         self.assertIn('FAILED mpu: multipart upload (2 parts): the source '
                       'reports no part sizes', text)
         self.assertNotIn('s3cr3t-value', text)

@@ -324,6 +324,24 @@ class TestObjectsAboveMaximumSize(LargeTestCase):
         self.assertEqual(['bytes=0-299', 'bytes=300-599', 'bytes=600-899',
                           'bytes=900-1023'], ranges)
 
+    def test_segments_container_created_with_policy_and_acls(self):
+        source = FakeS3()
+        source.add('big', b'q' * 700)
+        asked = []
+
+        def acls():
+            asked.append(1)
+            return {'x-container-read': '.r:*'}
+        self.copy(source, 'big', max_object_size=500, segment_size=300,
+                  storage_policy='gold', segments_headers=acls)
+        self.assertEqual({'X-Storage-Policy': 'gold',
+                          'x-container-read': '.r:*'},
+                         self.swift.container_headers[(ACCOUNT, SEGMENTS)])
+        source.add('big2', b'r' * 700)
+        self.copy(source, 'big2', max_object_size=500, segment_size=300,
+                  storage_policy='gold', segments_headers=acls)
+        self.assertEqual(1, len(asked))   # only when it is created
+
     def test_at_the_maximum_is_a_plain_object(self):
         source = FakeS3()
         source.add('edge', b'z' * 1000)
