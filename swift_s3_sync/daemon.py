@@ -86,6 +86,21 @@ def make_logger(config, level=None, console=False, name=LOG_NAME,
     return logger
 
 
+def install_signal_handlers(daemon, in_flight):
+    """SIGTERM/SIGINT: ``daemon.stopping`` (finish what is in flight);
+    SIGHUP: ``daemon.reload_requested``.  For our daemons alike."""
+    def stop(signum, frame):
+        daemon.logger.info('signal %d: finishing %s in flight', signum,
+                           in_flight)
+        daemon.stopping = True
+
+    def reload(signum, frame):
+        daemon.reload_requested = True
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
+
+
 class Daemon(object):
 
     def __init__(self, config_path, config, logger, local=None, ring=None):
@@ -133,15 +148,7 @@ class Daemon(object):
 
     # -- signals ------------------------------------------------------------
     def install_signal_handlers(self):
-        def stop(signum, frame):
-            self.logger.info('signal %d: finishing rows in flight', signum)
-            self.stopping = True
-
-        def reload(signum, frame):
-            self.reload_requested = True
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGHUP, reload)
+        install_signal_handlers(self, 'rows')
 
     def maybe_reload(self):
         if not self.reload_requested:

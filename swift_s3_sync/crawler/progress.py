@@ -179,21 +179,7 @@ class ContainerProgress(object):
 
     # -- the file -----------------------------------------------------------
     def _replace(self, text):
-        directory = os.path.dirname(self.path)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
-        try:
-            with os.fdopen(fd, 'w', encoding='utf-8') as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.rename(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomically(self.path, text)
 
     def save(self):
         """Write the state if it differs from the file; True if written."""
@@ -273,3 +259,23 @@ def progress_entries(status_dir):
                 if entry.endswith('.json') and not entry.startswith('.'):
                     yield (signature, unquote(account), unquote(entry[:-5]),
                            os.path.join(acct_dir, entry))
+
+
+def write_atomically(path, text):
+    """Replace ``path`` with ``text`` whole (temporary file, fsync,
+    rename): a crash leaves the old file or the new, never a part."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -85,30 +85,6 @@ def put_headers(source_headers, timestamp):
     return headers
 
 
-class _Reader(object):
-    """A file-like over a body iterator, for the InternalClient PUT.  It
-    has no seek(): a PUT retried after it was read sends no bytes and
-    fails, instead of storing a short object."""
-
-    def __init__(self, chunks):
-        self._chunks = iter(chunks)
-        self._pending = b''
-        self.read_bytes = 0
-
-    def read(self, size=-1):
-        while size is None or size < 0 or len(self._pending) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._pending += chunk
-        if size is None or size < 0:
-            data, self._pending = self._pending, b''
-        else:
-            data, self._pending = self._pending[:size], self._pending[size:]
-        self.read_bytes += len(data)
-        return data
-
-
 def _close(body):
     close = getattr(body, 'close', None)
     if close:
@@ -188,7 +164,7 @@ def _copy_plain(store, account, container, remote, headers, body,
     wanted = put_headers(headers, timestamp)
     if 'content-length' in headers:
         wanted['content-length'] = headers['content-length']
-    reader = _Reader(body)
+    reader = large.ChunkReader(body, hashing=False)
     resp = store.put(account, container, remote.name, reader, wanted)
     if resp.status_int == 202:
         raise LocalNewer('a newer local object was kept')

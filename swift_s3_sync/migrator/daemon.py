@@ -47,11 +47,9 @@ the mappings).
 """
 import argparse
 import json
-import signal
 import sys
 import time
 
-import eventlet
 
 LOG_NAME = 'swift-s3-migrator'
 
@@ -135,6 +133,7 @@ class Migrator(object):
         self.config = config
         self.settings = config.migrator
         self.files = ProgressFiles(self.settings.status_dir)
+        import eventlet   # here: green() decides how eventlet loads
         self.pool = eventlet.GreenPool(self.settings.workers)
         if self._store is None:
             self._store = self._make_store(config)
@@ -185,16 +184,8 @@ class Migrator(object):
 
     # -- signals ------------------------------------------------------------
     def install_signal_handlers(self):
-        def stop(signum, frame):
-            self.logger.info('signal %d: finishing objects in flight',
-                             signum)
-            self.stopping = True
-
-        def reload(signum, frame):
-            self.reload_requested = True
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGHUP, reload)
+        from swift_s3_sync import daemon
+        daemon.install_signal_handlers(self, 'objects')
 
     def maybe_reload(self):
         if not self.reload_requested:
@@ -397,6 +388,7 @@ class Migrator(object):
             self.run_once()
             while not self.stopping and not self.reload_requested and \
                     self.clock() - started < self.settings.poll_interval:
+                import eventlet
                 eventlet.sleep(0.2)
 
 

@@ -130,14 +130,16 @@ class Piece(object):
             self.opened = None
 
 
-class _HashingReader(object):
-    """A file-like over a body iterator that keeps the MD5 of what was
-    read (no seek: a retried PUT cannot resend a short body)."""
+class ChunkReader(object):
+    """A file-like over a body iterator, for InternalClient PUTs, keeping
+    the MD5 of what was read when asked to.  It has no seek(): a PUT
+    retried after it was read sends no bytes and fails, instead of storing
+    a short object."""
 
-    def __init__(self, chunks):
+    def __init__(self, chunks, hashing=True):
         self._chunks = iter(chunks)
         self._pending = b''
-        self.md5 = hashlib.md5()
+        self.md5 = hashlib.md5() if hashing else None
         self.read_bytes = 0
 
     def read(self, size=-1):
@@ -150,7 +152,8 @@ class _HashingReader(object):
             data, self._pending = self._pending, b''
         else:
             data, self._pending = self._pending[:size], self._pending[size:]
-        self.md5.update(data)
+        if self.md5 is not None:
+            self.md5.update(data)
         self.read_bytes += len(data)
         return data
 
@@ -177,7 +180,7 @@ def _upload(dest, index, piece, state):
     state['written'].append(name)
     length, body = piece.fetch()
     piece.opened = None
-    reader = _HashingReader(body)
+    reader = ChunkReader(body)
     try:
         resp = dest.store.put(dest.account, dest.segments, name, reader,
                               {'content-length': str(length)})
@@ -276,7 +279,7 @@ def _put_manifest(dest, body, headers, written):
     headers['content-length'] = str(len(body))
     try:
         resp = dest.store.put(dest.account, dest.container, dest.name,
-                              _HashingReader([body]), headers)
+                              ChunkReader([body]), headers)
     except Exception:
         if not _manifest_may_be_there(dest):
             dest.store.delete_segments(dest.account, dest.segments, written)

@@ -34,10 +34,10 @@ settings may change freely.
 import json
 import os
 import shutil
-import tempfile
 import time
 
-from swift_s3_sync.crawler.progress import _name, progress_entries
+from swift_s3_sync.crawler.progress import (
+    _name, progress_entries, write_atomically)
 
 COUNTS = ('scanned', 'copied', 'bytes', 'deleted', 'failed')
 
@@ -65,24 +65,6 @@ def _looks_like_progress(state):
             and isinstance(state.get('failures'), dict)
             and isinstance(state.get('totals'), dict)
             and isinstance(state.get('sweep'), dict))
-
-
-def write_atomically(path, text):
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 class MigrationProgress(object):

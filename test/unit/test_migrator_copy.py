@@ -17,7 +17,7 @@ from swift.common.swob import Response, str_to_wsgi, wsgi_to_str
 from swift.common.utils import Timestamp
 
 from swift_s3_sync.config import parse_config
-from swift_s3_sync.migrator import copier, daemon, local
+from swift_s3_sync.migrator import copier, daemon, large, local
 from swift_s3_sync.migrator.local import MIGRATED_HEADER, LocalStore
 from swift_s3_sync.migrator.runner import ContainerMigration
 from swift_s3_sync.migrator.split import Share, Walks
@@ -502,7 +502,7 @@ class TestLocalStoreOnTheWire(unittest.TestCase):
              'content-type': 'text/plain'}, Timestamp(1600000000.5))
         headers['content-length'] = str(len(body))
         resp = self.store.put('AUTH_t', 'c', '\u00e9t\u00e9',
-                              copier._Reader([body[:5], body[5:]]), headers)
+                              large.ChunkReader([body[:5], body[5:]], hashing=False), headers)
         self.assertEqual(201, resp.status_int)
         method, path, _, sent, received = self.seen[0]
         self.assertEqual('PUT', method)
