@@ -276,10 +276,20 @@ class SwiftCluster(Service):
     def run_object_updaters(self, timeout=60):
         """One object-updater pass on every node: container updates that
         timed out under load (async pendings) reach the container DBs."""
+        self._run_once_everywhere('object', 'swift.obj.updater:ObjectUpdater',
+                                  timeout)
+
+    def run_container_replicators(self, timeout=60):
+        """One container-replicator pass on every node: DB replicas that
+        missed rows (or were never created) catch up with the others."""
+        self._run_once_everywhere(
+            'container', 'swift.container.replicator:ContainerReplicator',
+            timeout)
+
+    def _run_once_everywhere(self, server, daemon, timeout):
         passes = [subprocess.Popen(
             self._runner('once', self.swift_dir,
-                         self._conf_path(node, 'object'),
-                         'swift.obj.updater:ObjectUpdater'),
+                         self._conf_path(node, server), daemon),
             cwd=procs.REPO_ROOT, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL) for node in range(1, self.nodes + 1)]
         for proc in passes:

@@ -98,24 +98,31 @@ def _replica_rows(account, container):
     return rows
 
 
-def settle_container(conn, container, timeout=30):
+def settle_container(conn, container, timeout=60):
     """Wait until every DB replica of a source container holds the same
     rows.  Under load an object server's container update can time out
-    and wait as an async pending; the world runs no object-updater in the
-    background, so one pass is run here when the replicas stay apart."""
+    and wait as an async pending; the world runs no object-updater or
+    container-replicator in the background, so passes of both are run
+    here while the replicas stay apart.  An async pending may be written
+    seconds after the PUT returned, so the updater runs more than once."""
     account = conn.get_auth()[0].rsplit('/', 1)[1]
-    deadline = time.time() + timeout
-    updated = False
+    cluster = _cluster()
+    start = time.time()
+    repairs = [(2, cluster.run_object_updaters),
+               (6, cluster.run_container_replicators),
+               (12, cluster.run_object_updaters),
+               (20, cluster.run_container_replicators),
+               (35, cluster.run_object_updaters)]
     while True:
         rows = _replica_rows(account, container)
         if all(r == rows[0] for r in rows):
             return
-        if time.time() > deadline:
-            raise AssertionError('the DB replicas of %s/%s never agreed' % (
-                account, container))
-        if not updated and time.time() > deadline - timeout + 2:
-            _cluster().run_object_updaters()
-            updated = True
+        if time.time() > start + timeout:
+            raise AssertionError(
+                'the DB replicas of %s/%s never agreed: %s rows' % (
+                    account, container, [len(r) for r in rows]))
+        if repairs and time.time() > start + repairs[0][0]:
+            repairs.pop(0)[1]()
         time.sleep(0.2)
 
 
