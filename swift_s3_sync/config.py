@@ -156,6 +156,12 @@ older_than
 storage_policy
     Storage policy of the local containers the migrator creates (null =
     the cluster's default).
+merge_namespaces
+    cloud-shunt serves the objects not migrated yet through the local
+    container and lists them (true); see swift_s3_sync.shunt_migration.
+restore_object
+    cloud-shunt writes an object read whole into the local container, as
+    the migrator would (true).
 
 Two migrations into the same local account and container are refused.
 
@@ -370,6 +376,8 @@ MIGRATION_KEYS = {
     'prefix': Key('', _string()),
     'older_than': Key(0, _number_from(0)),
     'storage_policy': Key(None, _string(nullable=True)),
+    'merge_namespaces': Key(True, _boolean()),
+    'restore_object': Key(True, _boolean()),
 }
 
 MIGRATOR_SETTINGS_KEYS = {

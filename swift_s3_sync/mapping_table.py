@@ -96,8 +96,10 @@ class MappingTable(object):
 
     def __init__(self, path, logger, interval=RELOAD_INTERVAL,
                  clock=time.time, wanted=merged, name='cloud-shunt',
-                 follow=False):
+                 follow=False, migrations=False):
         self.path = path
+        # cloud-shunt also serves migrations (see shunt_migration).
+        self.sources = MigrationSources(logger) if migrations else None
         self.follower = Follower(self.check, interval, logger) \
             if follow else None
         self.logger = logger
@@ -145,6 +147,8 @@ class MappingTable(object):
             providers[settings] = provider
             index[key] = (mapping, provider)
         self.index, self.providers = index, providers
+        if self.sources is not None:
+            self.sources.install(config.migrations)
         self.logger.info('%s: %d mapping(s) from %s', self.name, len(index),
                          self.path)
 
@@ -160,3 +164,91 @@ class MappingTable(object):
         self.check()
         return sorted(container for acct, container in self.index
                       if acct == account and container != '/*')
+
+
+class MigrationSources(object):
+    """The migrations cloud-shunt serves (``merge_namespaces`` true), and
+    a provider reading each source bucket through the migration's prefix.
+    A ``"/*"`` migration reads the bucket of the container's name; every
+    bucket of one source shares the first one's connections, and at most
+    MAX_DERIVED such views are kept."""
+
+    MAX_DERIVED = 1000
+
+    def __init__(self, logger):
+        self.logger = logger
+        self.index = {}
+        self.bases = {}       # migration settings -> provider
+        self.derived = {}     # (settings, bucket) -> (mapping, provider)
+
+    @staticmethod
+    def _settings(migration):
+        return repr(sorted(migration.values().items()))
+
+    def install(self, migrations):
+        index = {}
+        for migration in migrations:
+            if not migration.merge_namespaces:
+                continue
+            key = (migration.account, migration.local_container or '/*')
+            index.setdefault(key, migration)
+        kept = {self._settings(m) for m in index.values()}
+        for settings in list(self.bases):
+            if settings not in kept:
+                self.bases.pop(settings).close()
+        self.derived = {k: v for k, v in self.derived.items()
+                        if k[0] in kept}
+        self.index = index
+
+    def migration(self, account, container=None):
+        """The migration serving ``account/container`` (with ``container``
+        None: the account's "/*" migration), or None."""
+        if container is None:
+            return self.index.get((account, '/*'))
+        return (self.index.get((account, container))
+                or self.index.get((account, '/*')))
+
+    def lookup(self, account, container):
+        """(migration, mapping, provider) for a local container, or
+        None."""
+        from swift_s3_sync.shunt_migration import SourceView, bucket_problem
+        migration = self.migration(account, container)
+        if migration is None:
+            return None
+        bucket = container if migration.all_buckets else migration.aws_bucket
+        if migration.all_buckets and bucket_problem(migration, bucket):
+            return None
+        settings = self._settings(migration)
+        found = self.derived.get((settings, bucket))
+        if found is None:
+            provider = self._derive(migration, settings, bucket, container)
+            if provider is None:
+                return None
+            found = (provider.mapping, SourceView(provider, migration.prefix))
+            if len(self.derived) >= self.MAX_DERIVED:
+                self.derived.clear()
+            self.derived[(settings, bucket)] = found
+        return (migration,) + found
+
+    def _derive(self, migration, settings, bucket, container):
+        from swift_s3_sync.migrator import source
+        try:
+            return source.derived_provider(self._base(migration, settings),
+                                           migration, bucket, container)
+        except (NotImplementedError, ValueError) as err:
+            self.logger.error('cloud-shunt: %s: %s', migration.label, err)
+            return None
+
+    def _base(self, migration, settings):
+        from swift_s3_sync.migrator import source
+        base = self.bases.get(settings)
+        if base is None:
+            base = self.bases[settings] = source.source_provider(
+                migration, '', '', self.logger)
+        return base
+
+    def bucket_names(self, migration):
+        """Every bucket of a "/*" migration's source (RemoteError)."""
+        from swift_s3_sync.migrator import source
+        return source.list_buckets(
+            self._base(migration, self._settings(migration)))

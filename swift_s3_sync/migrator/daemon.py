@@ -261,7 +261,8 @@ class Migrator(object):
         from swift_s3_sync.migrator import source
         from swift_s3_sync.migrator.local import is_valid_container
         jobs = []
-        for bucket in source.list_buckets(self.provider(migration, '', '')):
+        buckets = source.list_buckets(self.provider(migration, '', ''))
+        for bucket in buckets:
             problem = is_valid_container(bucket)
             if problem:
                 self.logger.error('%s: bucket %r skipped: %s',
@@ -275,7 +276,22 @@ class Migrator(object):
                 continue
             if job is not None:
                 jobs.append(job)
+        self._mark_account(migration, buckets)
         return jobs
+
+    def _mark_account(self, migration, buckets):
+        """Tell cloud-shunt (see ``done``) whether every bucket of a "/*"
+        migration has its local container."""
+        from swift_s3_sync.local_swift import LocalError
+        from swift_s3_sync.migrator.local import is_valid_container
+        valid = [b for b in buckets if not is_valid_container(b)]
+        try:
+            every = len(valid) == len(buckets) and \
+                self._store.all_containers_exist(migration.account, valid)
+            self._store.mark_account_migrated(
+                migration.account, migration.signature() if every else None)
+        except LocalError as err:
+            self.logger.warning('%s: %s', migration.label, err)
 
     def _copy_options(self, migration, container_headers=None):
         from swift_s3_sync.migrator.copier import CopyOptions

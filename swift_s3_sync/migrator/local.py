@@ -21,6 +21,7 @@ from swift.common.internal_client import UnexpectedResponse
 from swift.common.swob import str_to_wsgi
 from swift.common.utils import Timestamp
 
+from swift_s3_sync.migrator import done
 from swift_s3_sync.local_swift import LocalError, LocalSwift, \
     object_timestamp
 
@@ -139,6 +140,55 @@ class LocalStore(object):
                 account, container, err))
         self._containers.add((account, container))
         return created
+
+    def mark_migrated(self, account, container, indexes, mark):
+        """Set the migrated mark of each replica index in ``indexes`` to
+        ``mark`` (None: remove it), with one POST when it changes; a
+        container that is not there is left alone."""
+        names = [done.container_mark_name(i) for i in indexes]
+        try:
+            if not self.client.container_exists(account, container):
+                return
+            current = self.client.get_container_metadata(
+                account, container, metadata_prefix=done.CONTAINER_MARK)
+            wanted = {n[len(done.CONTAINER_MARK):].lower(): mark or ''
+                      for n in names}
+            if all(current.get(k, '') == v for k, v in wanted.items()):
+                return
+            self.client.make_request(
+                'POST', self.client.make_path(account, container),
+                {n: mark or '' for n in names}, (2,))
+        except UnexpectedResponse as err:
+            raise LocalError('marking container %s/%s: %s' % (
+                account, container, err))
+
+    def mark_account_migrated(self, account, mark):
+        """Set the account's ``"/*"`` mark (None: remove it)."""
+        try:
+            current = self.client.get_account_metadata(
+                account, metadata_prefix=done.ACCOUNT_MARK)
+            if current.get('', '') == (mark or ''):
+                return
+            self.client.make_request(
+                'POST', self.client.make_path(account),
+                {done.ACCOUNT_MARK: mark or ''}, (2,))
+        except UnexpectedResponse as err:
+            raise LocalError('marking account %s: %s' % (account, err))
+
+    def all_containers_exist(self, account, containers):
+        """True when every one of ``containers`` exists locally (a HEAD for
+        each not known to exist yet)."""
+        for container in containers:
+            if (account, container) in self._containers:
+                continue
+            try:
+                if not self.client.container_exists(account, container):
+                    return False
+            except UnexpectedResponse as err:
+                raise LocalError('checking container %s/%s: %s' % (
+                    account, container, err))
+            self._containers.add((account, container))
+        return True
 
     def forget_container(self, account, container):
         """A PUT answered 404: the container went away."""

@@ -27,7 +27,7 @@ import collections
 import time
 
 from swift_s3_sync.local_swift import LocalError
-from swift_s3_sync.migrator import copier, plan
+from swift_s3_sync.migrator import copier, done, plan
 from swift_s3_sync.migrator.local import DELETED, KEPT, SEGMENTS_SUFFIX, \
     is_our_segment_name
 from swift_s3_sync.providers.base import RemoteError
@@ -93,6 +93,7 @@ class ContainerMigration(object):
         sweep_done = end is None
         self.walks.walked(end, self.clock())
         if sweep_done:
+            self._mark_share()
             self.progress.sweep_finished(self.clock())
         for rank in self.share.stand_in_ranks():
             window = self.walks.stand_in_window(rank, self.clock())
@@ -121,6 +122,23 @@ class ContainerMigration(object):
         if count is not None:
             self.progress.state['sweep']['source_objects'] = count
 
+    def _mark_share(self):
+        """At the end of a sweep: mark this node's share of the container
+        migrated when the sweep left nothing behind (see ``done``), or
+        take the mark away.  A failure to say so only costs the shunt
+        remote requests, so it is logged and the sweep goes on."""
+        sweep = self.progress.state['sweep']
+        clean = not self.progress.failures and not sweep.get('too_young')
+        mark = done.container_mark(
+            self.migration, self.share.replicas,
+            sweep.get('started') or self.clock()) if clean else None
+        try:
+            self.store.mark_migrated(self.account, self.container,
+                                     self.share.my_indexes, mark)
+        except LocalError as err:
+            self.logger.warning('%s: %s: %s', self.migration.label,
+                                self.container, err)
+
     def _list_source(self, marker, window_end):
         """(source page, the last name it covers or None for the end)."""
         page = list(self.provider.list(
@@ -142,8 +160,12 @@ class ContainerMigration(object):
             prefix=self.migration.prefix, page=self.items_chunk)
         decisions = plan.merge(source, local, self.clock(),
                                self.migration.older_than)
-        self._act_on([d for d in decisions
-                      if self.share.rank(d.name) == rank])
+        mine = [d for d in decisions if self.share.rank(d.name) == rank]
+        if rank == 0:
+            held = sum(d.action == plan.TOO_YOUNG for d in mine)
+            if held:
+                self.progress.count('too_young', held)
+        self._act_on(mine)
         return end
 
     # -- acting --------------------------------------------------------------

@@ -93,6 +93,7 @@ class FakeSwift(object):
         self.clock = clock
         self.containers = {}     # (account, container) -> {name: obj}
         self.container_headers = {}
+        self.metadata = {}       # (account, container or None) -> sysmeta
         self.requests = []
 
     def make_path(self, account, container=None, obj=None):
@@ -129,6 +130,31 @@ class FakeSwift(object):
         if created:
             self.container_headers[key] = headers
         return Response(status=201 if created else 202)
+
+    def _post_container(self, account, container, obj, headers, body,
+                        params):
+        """A container POST (an account POST when ``container`` is None):
+        sysmeta as the migrator's marks use it, '' removes a key."""
+        if container is not None and (account, container) not in \
+                self.containers:
+            return Response(status=404)
+        meta = self.metadata.setdefault((account, container), {})
+        for key, value in headers.items():
+            if value:
+                meta[key.lower()] = value
+            else:
+                meta.pop(key.lower(), None)
+        return Response(status=204)
+
+    def _metadata(self, key, prefix):
+        return {k[len(prefix):]: v for k, v in self.metadata.get(
+            key, {}).items() if k.startswith(prefix.lower())}
+
+    def get_container_metadata(self, account, container, metadata_prefix=''):
+        return self._metadata((account, container), metadata_prefix)
+
+    def get_account_metadata(self, account, metadata_prefix=''):
+        return self._metadata((account, None), metadata_prefix)
 
     def _head_container(self, account, container, *args):
         return Response(status=204 if (account, container) in
