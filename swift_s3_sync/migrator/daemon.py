@@ -277,7 +277,27 @@ class Migrator(object):
             if job is not None:
                 jobs.append(job)
         self._mark_account(migration, buckets)
+        self._follow_account_headers(migration)
         return jobs
+
+    def _follow_account_headers(self, migration):
+        """A "/*" migration of a Swift source: the source account's
+        metadata on the local account, once a pass."""
+        if migration.protocol != 'swift':
+            return
+        from swift_s3_sync.migrator import source
+        try:
+            changed = self._store.follow_headers(
+                migration.account, None, source.account_headers(
+                    self.provider(migration, '', '')))
+        except Exception as err:   # the copies must go on regardless
+            self.logger.warning('%s: account metadata not followed: %s',
+                                migration.label, err)
+            return
+        if changed:
+            self.logger.info('%s: account %s: followed the source\'s %s',
+                             migration.label, migration.account,
+                             ', '.join(changed))
 
     def _mark_account(self, migration, buckets):
         """Tell cloud-shunt (see ``done``) whether every bucket of a "/*"

@@ -40,8 +40,12 @@ for with ``PartNumber`` GETs carrying ``If-Match: <source ETag>``, so every
 part comes from the same version.  Some servers answer a part GET with the
 whole object (moto, radosgw 16): then the part sizes come from
 ``PartNumber`` HEADs and the bytes from ``Range`` GETs, still with
-``If-Match``.  A server that reports no part sizes at all (radosgw 16)
-cannot be copied exactly: a permanent failure, visible in ``--status``.
+``If-Match``.  A server that reports no part sizes at all (radosgw 16):
+the object is read once and hashed as each usual part size would cut it
+(``COMMON_PART_SIZES``, and the smallest whole MiB that gives N parts);
+the size whose ``md5 of part md5s-N`` is the source's ETag is used.  When
+none is, the object cannot be copied exactly: a permanent failure, visible
+in ``--status``.
 
 Failures
 --------
@@ -414,6 +418,89 @@ def _part_sizes(provider, bucket, remote, count, workers):
     return [result for result, _ in results]
 
 
+MiB = 1024 * 1024
+# Part sizes S3 tools use (aws cli and boto3 8 MiB, rclone and Swift's
+# s3api clients 5 MiB, s3cmd 15 MiB, mc 16 MiB and up, ...): tried when a
+# source reports no part sizes.
+COMMON_PART_SIZES = tuple(n * MiB for n in (
+    5, 8, 10, 15, 16, 20, 25, 32, 50, 64, 100, 128, 256, 512, 1024, 5120))
+
+
+def candidate_part_sizes(size, count):
+    """Part sizes that split ``size`` bytes into exactly ``count`` parts
+    (all equal but a shorter last one): the usual ones first, then the
+    smallest whole MiB that fits."""
+    fitting = []
+    smallest = -(-size // count)
+    for part in COMMON_PART_SIZES + (-(-smallest // MiB) * MiB,):
+        if part > 0 and -(-size // part) == count and part not in fitting:
+            fitting.append(part)
+    return fitting
+
+
+def infer_part_sizes(provider, bucket, remote, count):
+    """When a source reports no part sizes (radosgw 16): read the object
+    once, hashing it as each candidate split would, and keep the split
+    whose ``md5 of part md5s-N`` is the source's ETag.  Unsupported when
+    none is."""
+    size = remote.size
+    candidates = candidate_part_sizes(size, count)
+    if not candidates:
+        raise errors.Unsupported(
+            'multipart upload (%d parts): the source reports no part sizes '
+            'and no usual part size splits %d bytes so' % (count, size))
+    status, _, body = provider.get(bucket, remote.name,
+                                   headers={'If-Match': remote.etag})
+    _check_get(status, body, 'the whole object')
+    splits = [_SplitHash(part) for part in candidates]
+    try:
+        for chunk in body:
+            for split in splits:
+                split.update(chunk)
+    finally:
+        _close(body)
+    wanted = remote.etag.lower().strip('"')
+    for split in splits:
+        if split.etag() == wanted:
+            return [split.part] * (count - 1) + \
+                [size - split.part * (count - 1)]
+    raise errors.Unsupported(
+        'multipart upload (%d parts): the source reports no part sizes and '
+        'none of the usual part sizes (%s MiB) gives its ETag' % (
+            count, ', '.join('%g' % (p / MiB) for p in candidates)))
+
+
+class _SplitHash(object):
+    """The S3 multipart ETag of a stream cut into ``part``-byte parts."""
+
+    def __init__(self, part):
+        self.part = part
+        self.digests = []
+        self.current = hashlib.md5()
+        self.filled = 0
+
+    def update(self, chunk):
+        view = memoryview(chunk)
+        while view:
+            take = min(len(view), self.part - self.filled)
+            self.current.update(view[:take])
+            self.filled += take
+            view = view[take:]
+            if self.filled == self.part:
+                self._cut()
+
+    def _cut(self):
+        self.digests.append(self.current.digest())
+        self.current = hashlib.md5()
+        self.filled = 0
+
+    def etag(self):
+        if self.filled:
+            self._cut()
+        return '%s-%d' % (hashlib.md5(b''.join(self.digests)).hexdigest(),
+                          len(self.digests))
+
+
 def mpu_pieces(provider, bucket, remote, workers):
     """(the object's headers, a Piece per part)."""
     count = parts_count(remote.etag)
@@ -428,7 +515,10 @@ def mpu_pieces(provider, bucket, remote, workers):
                                                    n))
                                    for n in range(2, count + 1)]
     _close(body)   # the whole object: sizes from HEADs, bytes by Range
-    sizes = _part_sizes(provider, bucket, remote, count, workers)
+    try:
+        sizes = _part_sizes(provider, bucket, remote, count, workers)
+    except errors.Unsupported:
+        sizes = infer_part_sizes(provider, bucket, remote, count)
     pieces, start = [], 0
     for number, size in enumerate(sizes, 1):
         pieces.append(range_piece(provider, bucket, remote.name, remote.etag,

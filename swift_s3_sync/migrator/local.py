@@ -18,7 +18,7 @@ import json
 import re
 
 from swift.common.internal_client import UnexpectedResponse
-from swift.common.swob import str_to_wsgi
+from swift.common.swob import str_to_wsgi, wsgi_to_str
 from swift.common.utils import Timestamp
 
 from swift_s3_sync.migrator import done
@@ -140,6 +140,34 @@ class LocalStore(object):
                 account, container, err))
         self._containers.add((account, container))
         return created
+
+    def follow_headers(self, account, container, wanted):
+        """Give the local container (the account with ``container`` None)
+        the ``wanted`` metadata and ACL values of the source, with one POST
+        when some differ; other local metadata (clients may add their own)
+        is kept.  A container that is not there is left alone (it gets
+        them when created).  Returns the names changed."""
+        path = self.client.make_path(account, container) if container \
+            else self.client.make_path(account)
+        try:
+            resp = self.client.make_request('HEAD', path, {}, (2, 404))
+        except UnexpectedResponse as err:
+            raise LocalError('reading %s: %s' % ('/'.join(
+                filter(None, (account, container))), err))
+        if resp.status_int == 404:
+            return []
+        current = {k.lower(): wsgi_to_str(v) for k, v in resp.headers.items()}
+        changed = {k: v for k, v in wanted.items()
+                   if current.get(k.lower()) != v}
+        if changed:
+            try:
+                self.client.make_request(
+                    'POST', path, {k: str_to_wsgi(v)
+                                   for k, v in changed.items()}, (2,))
+            except UnexpectedResponse as err:
+                raise LocalError('updating %s: %s' % ('/'.join(
+                    filter(None, (account, container))), err))
+        return sorted(changed)
 
     def mark_migrated(self, account, container, indexes, mark):
         """Set the migrated mark of each replica index in ``indexes`` to

@@ -86,6 +86,7 @@ class ContainerMigration(object):
         if self.progress.state['sweep'].get('started') is None:
             self.progress.sweep_started(now)
             self._note_source_size()
+            self._follow_container_headers()
         marker = self.walks.walk['marker']
         end = self._page(marker, None, rank=0)
         if self.stopping():
@@ -121,6 +122,25 @@ class ContainerMigration(object):
             return
         if count is not None:
             self.progress.state['sweep']['source_objects'] = count
+
+    def _follow_container_headers(self):
+        """At the start of a sweep: a Swift source's container metadata and
+        ACLs, changed since the local container was made, are set on it
+        too (one HEAD each side; a POST only when they differ)."""
+        if self.container_headers is None:
+            return
+        try:
+            changed = self.store.follow_headers(
+                self.account, self.container, self.container_headers())
+        except Exception as err:   # the copies must go on regardless
+            self.logger.warning('%s: %s: container metadata not followed: '
+                                '%s', self.migration.label, self.container,
+                                err)
+            return
+        if changed:
+            self.logger.info('%s: %s: followed the source\'s %s',
+                             self.migration.label, self.container,
+                             ', '.join(changed))
 
     def _mark_share(self):
         """At the end of a sweep: mark this node's share of the container

@@ -96,6 +96,22 @@ def container_headers(provider, container):
                 name in ACL_HEADERS) and value}
 
 
+ACCOUNT_META_PREFIX = 'x-account-meta-'
+
+
+def account_headers(provider):
+    """The account metadata (``x-account-meta-*``) of a Swift source ({}
+    for S3, which has none)."""
+    own = getattr(provider, 'account_headers', None)
+    if own is not None:
+        return own()
+    if provider.mapping.protocol != 'swift':
+        return {}
+    reply = provider._call('head_account')
+    return {name: value for name, value in reply.headers.items()
+            if name.startswith(ACCOUNT_META_PREFIX) and value}
+
+
 def object_count(provider, container):
     """How many objects a Swift source's container holds (its
     X-Container-Object-Count, which Swift updates asynchronously), or None

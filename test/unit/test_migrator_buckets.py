@@ -18,9 +18,10 @@ class BucketLister(object):
     """The source's account: what list_buckets and container_headers ask
     the provider made for bucket ""."""
 
-    def __init__(self, buckets, headers=None):
+    def __init__(self, buckets, headers=None, account=None):
         self.buckets = buckets
         self.headers = headers or {}
+        self.account = account or {}
         self.listed = 0
         self.headed = []
         self.closed = False
@@ -34,6 +35,9 @@ class BucketLister(object):
     def container_headers(self, container):
         self.headed.append(container)
         return dict(self.headers.get(container, {}))
+
+    def account_headers(self):
+        return dict(self.account)
 
     def close(self):
         self.closed = True
@@ -248,9 +252,33 @@ class TestEveryContainerOfSwift(EveryBucketTestCase):
         self.assertEqual({'X-Storage-Policy': 'gold'},
                          self.swift.container_headers[('AUTH_test', 'pics')])
         self.assertEqual(['readme'], self.local_names('docs'))
-        # Asked once per container created, not per object or pass.
+        # Asked when a container is created and once per sweep after
+        # that, not per object.
         self.migrator(self.config(SWIFT_ALL)).run_once()
-        self.assertEqual(['docs', 'pics'], sorted(self.sources[''].headed))
+        self.assertEqual(['docs'] * 3 + ['pics'] * 3,
+                         sorted(self.sources[''].headed))
+
+    def test_changes_at_the_source_are_followed(self):
+        self.sources[''] = BucketLister(['docs'], headers={
+            'docs': {'x-container-meta-colour': 'blue'}},
+            account={'x-account-meta-team': 'r\u00e9seau'})
+        self.bucket('docs', 'readme')
+        self.migrator(self.config(SWIFT_ALL)).run_once()
+        posts = [r for r in self.swift.requests if r[0] == 'POST']
+        self.sources[''].headers['docs'] = {
+            'x-container-meta-colour': 'gr\u00fcn',
+            'x-container-read': '.r:*'}
+        self.migrator(self.config(SWIFT_ALL)).run_once()
+        meta = self.swift.metadata[('AUTH_test', 'docs')]
+        self.assertEqual('gr\u00fcn', meta['x-container-meta-colour'])
+        self.assertEqual('.r:*', meta['x-container-read'])
+        self.assertEqual('r\u00e9seau',
+                         self.swift.metadata[('AUTH_test', None)][
+                             'x-account-meta-team'])
+        # Unchanged values cost no POST: one for the container's change.
+        self.migrator(self.config(SWIFT_ALL)).run_once()
+        self.assertEqual(len(posts) + 1, len(
+            [r for r in self.swift.requests if r[0] == 'POST']))
 
     def test_single_container_migration_brings_them_too(self):
         lister = BucketLister([], headers={

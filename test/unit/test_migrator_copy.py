@@ -157,8 +157,15 @@ class FakeSwift(object):
         return self._metadata((account, None), metadata_prefix)
 
     def _head_container(self, account, container, *args):
-        return Response(status=204 if (account, container) in
-                        self.containers else 404)
+        """A container's HEAD (the account's with ``container`` None): its
+        creation headers and sysmeta as they are now."""
+        if container is not None and (account, container) not in \
+                self.containers:
+            return Response(status=404)
+        headers = dict(self.container_headers.get((account, container), {}))
+        headers.update(self.metadata.get((account, container), {}))
+        return Response(status=204, headers={
+            k: str_to_wsgi(v) for k, v in headers.items()})
 
     def _get_container(self, account, container, obj, headers, body,
                        params):

@@ -5,6 +5,7 @@ import binascii
 import hashlib
 import json
 import unittest
+from unittest import mock
 
 import eventlet
 from swift.common.utils import Timestamp
@@ -185,13 +186,35 @@ class TestMultipartUploads(LargeTestCase):
         self.assertEqual(['bytes=0-49', 'bytes=100-106', 'bytes=50-99'],
                          ranges)
 
-    def test_no_part_sizes_is_permanent_and_leaves_nothing(self):
+    def test_no_part_sizes_and_no_usual_size_is_permanent(self):
         source = FakeS3('nothing')   # like radosgw 16
         self.add(source)
-        with self.assertRaises(copier.Unsupported):
+        with self.assertRaises(copier.Unsupported) as caught:
             self.copy(source, 'mpu')
+        self.assertIn('no part sizes', str(caught.exception))
         self.assertIsNone(self.local('mpu'))
         self.assertEqual({}, self.segments())
+
+    def test_no_part_sizes_the_usual_size_that_makes_the_etag(self):
+        source = FakeS3('nothing')
+        self.add(source)
+        # 36 bytes also cuts 107 into 3 parts, but not into these.
+        with mock.patch.object(large, 'COMMON_PART_SIZES', (36, 50, 60)):
+            self.assertEqual([36, 50], large.candidate_part_sizes(107, 3))
+            self.copy(source, 'mpu')
+        self.check_slo(source)
+        ranges = sorted(r[3] for r in source.requests
+                        if r[0] == 'GET' and r[3])
+        self.assertEqual(['bytes=0-49', 'bytes=100-106', 'bytes=50-99'],
+                         ranges)
+
+    def test_candidate_part_sizes(self):
+        mib = large.MiB
+        self.assertEqual([8 * mib, 10 * mib, 7 * mib],
+                         large.candidate_part_sizes(20 * mib + 3, 3))
+        self.assertEqual([5 * mib], large.candidate_part_sizes(
+            5 * mib * 4 + 1, 5))
+        self.assertEqual([], large.candidate_part_sizes(10, 30))
 
     def test_a_failed_part_leaves_no_object_and_no_segment(self):
         source = FakeS3('get')
