@@ -29,6 +29,7 @@ SCENARIOS = {
     '5': 'large object',
     '6': 'shunt overhead',
     '7': 'proxymc against a direct client',
+    '8': 'migration into Swift',
 }
 
 
@@ -49,7 +50,7 @@ def parse_args(argv):
         prog='python -m bench',
         description='Benchmarks of swift-s3-sync against peers measured in '
                     'the same run on the local world.')
-    p.add_argument('--only', default='1,2,3,4,5,6,7',
+    p.add_argument('--only', default='1,2,3,4,5,6,7,8',
                    help='scenarios to run, e.g. 1,2 (default: all)')
     p.add_argument('--targets', default='moto,radosgw,s3api,swift',
                    help='targets of scenarios 1, 2 and 5 (default: '
@@ -101,6 +102,12 @@ def parse_args(argv):
                    help='scenario 7: big object size in MiB (20)')
     p.add_argument('--proxymc-rounds', type=int, default=3,
                    help='scenario 7: big object rounds (3)')
+    p.add_argument('--migrate-objects', type=int, default=300,
+                   help='scenario 8: 4 KiB objects in the source bucket '
+                        '(300)')
+    p.add_argument('--migrate-mpu-mib', type=int, default=100,
+                   help='scenario 8: size of its multipart object in MiB '
+                        '(100; 0: none)')
     p.add_argument('--json', default=None,
                    help='where to write the JSON results ("-": stdout; '
                         'default /tmp/swift-s3-sync-bench-<time>.json)')
@@ -166,9 +173,11 @@ def main(argv=None):
             'args': {k: sorted(v) if isinstance(v, set) else v
                      for k, v in vars(args).items()}}
     started = time.time()
-    from bench import initial, lag, large, proxymc, quiet, scale, shunt
+    from bench import (initial, lag, large, migrate, proxymc, quiet, scale,
+                       shunt)
     plan = [('1', initial.run), ('3', lag.run), ('4', scale.run),
-            ('5', large.run), ('6', shunt.run), ('7', proxymc.run)]
+            ('5', large.run), ('6', shunt.run), ('7', proxymc.run),
+            ('8', migrate.run)]
     try:
         for key, fn in plan:
             wanted = key in args.only or (key == '1' and '2' in args.only)

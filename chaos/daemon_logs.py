@@ -50,7 +50,15 @@ def logged_failures(work_dir, nodes, containers):
 
 
 def tracebacks(work_dir, nodes):
-    """{node: count} of tracebacks in the logs (logger.exception)."""
-    return {node: sum(1 for line in _lines(work_dir, node)
-                      if line.startswith('Traceback'))
-            for node in nodes}
+    """[(node, exception line)] of each traceback in the logs
+    (logger.exception): the line that names the exception."""
+    found = []
+    for node in nodes:
+        inside = False
+        for line in _lines(work_dir, node):
+            if line.startswith('Traceback'):
+                inside = True
+            elif inside and line and not line[0].isspace():
+                found.append((node, line.strip()[:300]))
+                inside = False
+    return found

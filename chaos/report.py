@@ -79,7 +79,7 @@ def format_text(f):
         'progress file problems reported by status: %d' %
         f['status_problems_seen'],
         'daemon crashes %d, tracebacks in daemon logs %d, writer names '
-        'left uncertain %d' % (f['crashes'], f['tracebacks'],
+        'left uncertain %d' % (f['crashes'], len(f['tracebacks']),
                                f['uncertain']),
         'audit: %s (%d container replicas)' % (
             'consistent' if f['audit_consistent'] else '; '.join(
@@ -88,6 +88,9 @@ def format_text(f):
     if f['samples']:
         lines.append('examples: %s' % json.dumps(f['samples'],
                                                  ensure_ascii=False)[:2000])
+    if f['tracebacks']:
+        lines.append('tracebacks: %s' % '; '.join(
+            'node %d: %s' % item for item in f['tracebacks'][:5]))
     if f['repeated_uploads']:
         lines.append('uploaded more than once: %s' % '; '.join(
             f['repeated_uploads']))

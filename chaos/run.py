@@ -223,8 +223,7 @@ class ChaosRun(object):
             unseen_examples=unseen[:5], status_outstanding=left,
             status_problems_seen=len(self.status_watcher.problems_seen),
             crashes=self.keeper.crashes,
-            tracebacks=sum(tracebacks(self.work_dir,
-                                      self.stage.daemons.nodes).values()),
+            tracebacks=tracebacks(self.work_dir, self.stage.daemons.nodes),
             uncertain=len(self.writer.uncertain),
             audit_consistent=audit[0], audit_problems=audit[1],
             audit_replicas=audit[2], **counts)

@@ -327,17 +327,15 @@ class ListingContext(_ShuntContext):
             return [body]
         try:
             params = listing_params(req)
-            remote = RemoteListing(self.provider, self.container,
-                                   self._shown_location()).page(params)
+            remote = self.remote_page(params)
         except HTTPException as err:
             return err(env, start_response)
         except ListingTooCostly:
             return self._too_costly(req)(env, start_response)
         except Exception as err:
-            resp = self._failure(req, 'listing %s/%s' % (
-                self.account, self.container), err)
+            resp = self.remote_failed(req, err, body)
             return resp(env, start_response)
-        located = self.mapping.show_remote_location
+        located = self.located()
         if not remote and not located:
             # Nothing remote on this page: Swift's own answer, unchanged.
             start_response(self._response_status, self._response_headers)
@@ -348,6 +346,21 @@ class ListingContext(_ShuntContext):
         except ListingTooCostly:
             return self._too_costly(req)(env, start_response)
         return self._respond(start_response, merged)
+
+    def remote_page(self, params):
+        """The remote's entries for the page ``params`` asks for."""
+        return RemoteListing(self.provider, self.container,
+                             self._shown_location()).page(params)
+
+    def remote_failed(self, req, err, body):
+        """The answer when the remote's page could not be read (``body``:
+        Swift's own listing)."""
+        return self._failure(req, 'listing %s/%s' % (
+            self.account, self.container), err)
+
+    def located(self):
+        """Whether entries say where each object is."""
+        return self.mapping.show_remote_location
 
     def missing_container(self, req, app_iter):
         """A response for a container Swift does not have, or None for

@@ -61,7 +61,7 @@ from swift_s3_sync.migrator.local import MIGRATED_HEADER, is_valid_container
 from swift_s3_sync.providers.base import RemoteError
 from swift_s3_sync.shunt_contexts import (
     SYNC_STATUS, ListingContext, ObjectContext, _client_headers,
-    _copy_cors, _swift_only)
+    _copy_cors, _swift_only, untouched_listing)
 from swift_s3_sync.shunt_restore import RestoreWriter, RestoringBody
 from swift_s3_sync.shunt_restore_large import content_headers, md5_etag
 
@@ -117,6 +117,8 @@ _S3_BUCKET = re.compile(r'^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$')
 def bucket_problem(migration, bucket):
     """Why a container of a "/*" migration cannot be a bucket of its
     source (then the shunt leaves it alone), or None."""
+    if bucket.startswith('\x00'):
+        return 'a reserved name'
     problem = is_valid_container(bucket)
     if problem:
         return problem
@@ -308,7 +310,7 @@ class MigrationListingContext(_MigrationMixin, ListingContext):
         self.migration = migration
 
     def handle(self, env, start_response):
-        if env['REQUEST_METHOD'] != 'HEAD':
+        if env['REQUEST_METHOD'] != 'HEAD' or untouched_listing(env):
             return super().handle(env, start_response)
         req = Request(env)
         app_iter, allowed = self._call_swift(env)
@@ -370,38 +372,21 @@ class AccountListingContext(ListingContext):
         self.migration = migration
         self.buckets = buckets
 
-    def handle(self, env, start_response):
-        req = Request(env)
-        app_iter, allowed = self._call_swift(env)
-        content_type = self._response_header_value('content-type') or ''
-        if not (allowed and self._get_status_int() in (200, 204)
-                and content_type.partition(';')[0] == 'application/json') \
-                or self._account_migrated():
-            start_response(self._response_status, self._response_headers,
-                           self._response_exc_info)
-            return app_iter
-        try:
-            body = b''.join(app_iter)
-        finally:
-            close_if_possible(app_iter)
-        try:
-            local = json.loads(body) if body.strip() else []
-            names = self.buckets()
-        except ValueError:
-            start_response(self._response_status, self._response_headers)
-            return [body]
-        except Exception as err:
-            self.logger.warning('cloud-shunt: %s: buckets not listed: %s',
-                                self.migration.label, err)
-            start_response(self._response_status, self._response_headers)
-            return [body]
-        params = listing_params(req)
-        remote = account_entries(names, params)
-        if not remote:
-            start_response(self._response_status, self._response_headers)
-            return [body]
-        return self._respond(start_response, splice(
-            local, remote, params.limit, params.reverse, False))
+    def skip_remote(self):
+        return self._account_migrated()
+
+    def remote_page(self, params):
+        return account_entries(self.buckets(), params)
+
+    def remote_failed(self, req, err, body):
+        # An account listing is still worth having without the buckets.
+        self.logger.warning('cloud-shunt: %s: buckets not listed: %s',
+                            self.migration.label, err)
+        return Response(status=self._response_status,
+                        headers=self._response_headers, body=body)
+
+    def located(self):
+        return False
 
     def _account_migrated(self):
         sysmeta = {k.lower()[len('x-account-sysmeta-'):]: v

@@ -16,11 +16,13 @@ HOP_BY_HOP = {'connection', 'keep-alive', 'transfer-encoding', 'te',
 
 class CountingProxy(object):
 
-    def __init__(self, upstream, part_delay=0.0):
+    def __init__(self, upstream, part_delay=0.0, get_delay=0.0):
         parts = urlsplit(upstream)
         # Seconds each multipart part upload is held: makes "in the middle of
         # an upload" a state a test can reach.
         self.part_delay = part_delay
+        # Seconds each object GET is held (a copy in the middle of a pass).
+        self.get_delay = get_delay
         self.upstream_host = parts.hostname
         self.upstream_port = parts.port
         self.lock = threading.Lock()
@@ -36,10 +38,11 @@ class CountingProxy(object):
             def _forward(self):
                 length = int(self.headers.get('Content-Length') or 0)
                 body = self.rfile.read(length) if length else None
-                proxy._record(self.command, self.path, self.headers)
-                if proxy.part_delay and self.command == 'PUT' and \
-                        'partNumber=' in self.path:
+                kind = proxy._record(self.command, self.path, self.headers)
+                if proxy.part_delay and kind == 'PART':
                     time.sleep(proxy.part_delay)
+                if proxy.get_delay and kind == 'GET':
+                    time.sleep(proxy.get_delay)
                 conn = http.client.HTTPConnection(
                     proxy.upstream_host, proxy.upstream_port, timeout=120)
                 headers = {k: v for k, v in self.headers.items()
@@ -87,6 +90,7 @@ class CountingProxy(object):
             kind = 'LIST'
         with self.lock:
             self.requests.append((kind, path))
+        return kind
 
     def counts(self):
         with self.lock:

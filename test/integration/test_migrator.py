@@ -226,18 +226,24 @@ class MigratorWorld(unittest.TestCase):
 
     @classmethod
     def node_config(cls, node, migrations, **settings):
+        return parse_config(json.dumps(cls.node_settings(
+            node, migrations, **settings)))
+
+    @classmethod
+    def node_settings(cls, node, migrations, **settings):
+        """The sync.json of a node's migrator, as a dict."""
         info = cls.world['source']['nodes'][node - 1]
         settings.setdefault('status_dir', os.path.join(
             cls.tmp, 'migrator-node%d' % node))
         settings.setdefault('items_chunk', CHUNK)
         settings.setdefault('workers', 4)
         settings.setdefault('takeover_slack', 3600)
-        return parse_config(json.dumps({
+        return {
             'status_dir': os.path.join(cls.tmp, 'sync-node%d' % node),
             'swift_dir': cls.world['source']['swift_dir'],
             'devices': info['devices'], 'swift_bind_ip': info['ip'],
             'swift_bind_port': info['ports']['container'],
-            'migrations': migrations, 'migrator_settings': settings}))
+            'migrations': migrations, 'migrator_settings': settings}
 
     def migrator(self, node, migrations):
         from swift_s3_sync.migrator.daemon import Migrator
@@ -438,6 +444,78 @@ class TestMigrateFromMoto(MigratorWorld):
             sorted(self.mpu_requests, key=lambda r: (
                 r[0] == 'GET' and r[1] is None, r[0], r[1] or 0,
                 r[2] or '')))
+
+
+class TestKilledMigrators(MigratorWorld):
+    """The real ``swift-s3-migrator`` processes of the 4 nodes, SIGKILLed
+    in the middle of their first pass and started again: the migration
+    completes and each object is read from the source (so PUT locally)
+    about once.  The source is moto behind a counting proxy that holds each
+    GET a little, so that the kill lands mid-pass."""
+    COUNT = 200
+
+    def test_sigkill_mid_pass_then_restart(self):
+        import signal
+        import subprocess
+        import sys
+        from test.integration.counting_proxy import CountingProxy
+        source = S3Source(self.world, 'moto')
+        self.sources.append(source)
+        for i in range(self.COUNT):
+            source.s3.put_object(Bucket=source.bucket, Key='k%04d' % i,
+                                 Body=b'%d' % i)
+        counting = CountingProxy(self.world['moto']['endpoint'],
+                                 get_delay=0.05)
+        self.addCleanup(counting.close)
+        migration = source.migration(self.account, self.container)
+        migration['aws_endpoint'] = counting.url
+        configs = []
+        for node in range(1, len(self.world['source']['nodes']) + 1):
+            settings = self.node_settings(
+                node, [migration], items_chunk=20, workers=2,
+                poll_interval=1, log_file=os.path.join(
+                    self.tmp, 'killed-node%d.log' % node))
+            path = os.path.join(self.tmp, 'killed-node%d.json' % node)
+            with open(path, 'w') as f:
+                json.dump(settings, f)
+            configs.append(path)
+
+        def start(*extra):
+            return [subprocess.Popen(
+                [sys.executable, '-m', 'swift_s3_sync.migrator.daemon',
+                 '--config', path] + list(extra),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for path in configs]
+
+        def local_count():
+            try:
+                return len(self.local_objects())
+            except Exception:
+                return 0
+
+        procs = start()
+        try:
+            deadline = time.time() + 60
+            while local_count() < self.COUNT // 4:
+                self.assertLess(time.time(), deadline, 'nothing copied')
+                time.sleep(0.05)
+        finally:
+            for proc in procs:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+        at_kill = local_count()
+        self.assertLess(at_kill, self.COUNT, 'the pass ended before the '
+                        'kill: nothing was tested')
+        for proc in start('--once'):
+            self.assertEqual(0, proc.wait(timeout=120))
+        deadline = time.time() + 30
+        while local_count() < self.COUNT and time.time() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(self.COUNT, local_count())
+        gets = [path for kind, path in counting.requests if kind == 'GET']
+        per_object = len(gets) / self.COUNT
+        self.assertLessEqual(per_object, 1.05, (at_kill, len(gets)))
+        self.assertEqual(self.COUNT, len(set(gets)))
 
 
 class TestMigrateFromRadosgw(MigratorWorld):

@@ -160,6 +160,12 @@ class TestMultipartUploads(LargeTestCase):
         self.assertEqual([prefix + '%08d' % i for i in range(3)],
                          sorted(self.segments()))
 
+    def assert_parts_by_range(self, source):
+        ranges = sorted(r[3] for r in source.requests
+                        if r[0] == 'GET' and r[3])
+        self.assertEqual(['bytes=0-49', 'bytes=100-106', 'bytes=50-99'],
+                         ranges)
+
     def add(self, source):
         source.add_mpu('mpu', self.PARTS, headers={
             'content-type': 'video/mp4',
@@ -181,10 +187,7 @@ class TestMultipartUploads(LargeTestCase):
         self.add(source)
         self.copy(source, 'mpu')
         self.check_slo(source)
-        ranges = sorted(r[3] for r in source.requests
-                        if r[0] == 'GET' and r[3])
-        self.assertEqual(['bytes=0-49', 'bytes=100-106', 'bytes=50-99'],
-                         ranges)
+        self.assert_parts_by_range(source)
 
     def test_no_part_sizes_and_no_usual_size_is_permanent(self):
         source = FakeS3('nothing')   # like radosgw 16
@@ -203,10 +206,7 @@ class TestMultipartUploads(LargeTestCase):
             self.assertEqual([36, 50], large.candidate_part_sizes(107, 3))
             self.copy(source, 'mpu')
         self.check_slo(source)
-        ranges = sorted(r[3] for r in source.requests
-                        if r[0] == 'GET' and r[3])
-        self.assertEqual(['bytes=0-49', 'bytes=100-106', 'bytes=50-99'],
-                         ranges)
+        self.assert_parts_by_range(source)
 
     def test_candidate_part_sizes(self):
         mib = large.MiB
