@@ -70,7 +70,7 @@ class CountingProxy(object):
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _forward
 
-        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server = _QuietServer(('127.0.0.1', 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = 'http://127.0.0.1:%d' % self.port
@@ -106,3 +106,12 @@ class CountingProxy(object):
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients killed mid-request (tests SIGKILL them) are no error."""
+
+    def handle_error(self, request, client_address):
+        import sys
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
