@@ -190,6 +190,10 @@ class ContainerMigration(object):
 
     # -- acting --------------------------------------------------------------
     def _act_on(self, decisions):
+        if any(d.action == plan.COPY for d in decisions):
+            # Once, before the copies start: concurrent copies would each
+            # find the container missing and create it.
+            self._ensure_container_once()
         for decision in decisions:
             if self.stopping():
                 break
@@ -247,6 +251,12 @@ class ContainerMigration(object):
         self.progress.count('copied')
         self.progress.count('bytes', copied)
         self.progress.clear_failure(decision.name)
+
+    def _ensure_container_once(self):
+        try:
+            self.ensure_container()
+        except LocalError:
+            pass   # each copy tries again and records the failure
 
     def ensure_container(self):
         """Create the local container unless it exists (once a process)."""

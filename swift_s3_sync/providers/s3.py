@@ -120,7 +120,9 @@ def _is_slo(remote):
 
 
 class _Body(object):
-    """Iterator over a GET body; close() releases the connection."""
+    """Iterator over a GET body; close() ends it.  A body read to its end
+    gives its connection back to the pool for the next request; one left
+    before its end closes it (unread bytes cannot be skipped cheaply)."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -138,7 +140,23 @@ class _Body(object):
     def close(self):
         if self._stream:
             stream, self._stream = self._stream, None
-            stream.close()
+            raw = getattr(stream, '_raw_stream', None)
+            if _read_to_the_end(stream) and \
+                    hasattr(raw, 'release_conn'):
+                raw.release_conn()
+            else:
+                stream.close()
+
+
+def _read_to_the_end(stream):
+    """Whether a botocore StreamingBody gave every byte its
+    Content-Length announced."""
+    length = getattr(stream, '_content_length', None)
+    try:
+        return length is not None and \
+            getattr(stream, '_amount_read', -1) == int(length)
+    except (TypeError, ValueError):
+        return False
 
 
 class S3Provider(Provider):
