@@ -270,9 +270,6 @@ class CloudShunt(object):
         if sources is None or (obj and method == 'PUT') or (
                 not obj and method not in ('GET', 'HEAD')):
             return None
-        if not obj and method == 'HEAD' and not getattr(
-                sources.migration(account, container), 'all_buckets', False):
-            return None
         found = sources.lookup(account, container)
         if found is None:
             return None

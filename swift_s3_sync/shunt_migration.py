@@ -21,11 +21,11 @@ For every migration of the config (``migrations``, read by
   source object, hides it from then on and the migrator never brings it
   back;
 * splices the source's names into the container's listings (only names
-  under the migration's ``prefix``), and for a ``"/*"`` migration lists a
-  bucket that has no local container yet as a container (GET and HEAD),
-  and adds the source's buckets to the account listing (count and bytes
-  0; the bucket list is read at most every ``BUCKETS_TTL`` seconds per
-  proxy worker).
+  under the migration's ``prefix``), answers GET and HEAD of a container
+  the migrator has not made yet from the source alone, and for a ``"/*"``
+  migration adds the source's buckets to the account listing (count and
+  bytes 0; the bucket list is read at most every ``BUCKETS_TTL`` seconds
+  per proxy worker).
 
 A local object, a local tombstone newer than the source object, a name
 outside the prefix: Swift's answer stands.  When the migrator has marked a
@@ -301,8 +301,9 @@ class MigrationObjectContext(_MigrationMixin, ObjectContext):
 
 class MigrationListingContext(_MigrationMixin, ListingContext):
     """GET of a migration's container: the local listing spliced with the
-    source's; for a ``"/*"`` migration, a bucket without a local container
-    listed (GET) or described (HEAD) from the source alone."""
+    source's; a container the migrator has not made yet (a ``"/*"``
+    bucket, or the migration's container before its first copy) listed
+    (GET) or described (HEAD) from the source alone."""
 
     def __init__(self, shunt, migration, mapping, provider, account,
                  container):
@@ -327,8 +328,6 @@ class MigrationListingContext(_MigrationMixin, ListingContext):
         return self._migrated(sysmeta)
 
     def missing_container(self, req, app_iter):
-        if not self.migration.all_buckets:
-            return None
         local_404 = self._replay(app_iter)
         try:
             return self._source_only(req, local_404)
