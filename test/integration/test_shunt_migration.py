@@ -156,6 +156,21 @@ class TestShuntDuringMigration(ShuntMigrationWorld):
                                               full_listing=True)
         self.assertNotIn(gone, [e['name'] for e in listing])
 
+    def test_a_container_not_made_yet_is_the_sources(self):
+        fresh = unique('not-yet')
+        self.migrations = [self.source.migration(self.account, fresh)]
+        use_migrations(self.world, self.migrations, self.tmp)
+        headers = self.local.head_container(fresh)
+        self.assertEqual('0', headers['x-container-object-count'])
+        _, listing = self.local.get_container(fresh, full_listing=True)
+        self.assertEqual(sorted(self.name(i) for i in range(COUNT)),
+                         [e['name'] for e in listing])
+        self.assertEqual(tm.body_of(3), self.local.get_object(
+            fresh, self.name(3))[1])
+        with self.assertRaises(swiftclient.ClientException) as caught:
+            self.local.head_container(unique('not-mapped'))
+        self.assertEqual(404, caught.exception.http_status)
+
     def test_names_outside_the_prefix_are_not_served(self):
         self.migrations[0]['prefix'] = 'd\u00eer-1/'
         use_migrations(self.world, self.migrations, self.tmp)
