@@ -355,8 +355,10 @@ class MigrationListingContext(_MigrationMixin, ListingContext):
                     params.limit, params.reverse, False)
             except ListingTooCostly:
                 return self._too_costly(req)
-        if not entries:
+        if req.method == 'HEAD':
             return HTTPNoContent(request=req, headers=headers)
+        # Below listing_formats a listing is JSON, "[]" when empty, as
+        # Swift's own: the middlewares in front of us parse it.
         return Response(status=200, request=req, headers=headers,
                         body=json.dumps(entries).encode('ascii'),
                         content_type='application/json; charset=utf-8')
