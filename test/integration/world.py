@@ -90,7 +90,7 @@ def _replica_rows(account, container):
         path = os.path.join(devices, node['device'], DATADIR, str(part),
                             chash[-3:], chash, chash + '.db')
         if not os.path.exists(path):
-            rows.append(set())
+            rows.append(None)   # this replica's DB was never made
             continue
         broker = ContainerBroker(path, account=account, container=container)
         rows.append({(r['name'], r['created_at'], r['deleted'])
@@ -104,7 +104,10 @@ def settle_container(conn, container, timeout=60):
     and wait as an async pending; the world runs no object-updater or
     container-replicator in the background, so passes of both are run
     here while the replicas stay apart.  An async pending may be written
-    seconds after the PUT returned, so the updater runs more than once."""
+    seconds after the PUT returned, so the updater runs more than once.
+    A replica whose DB was never made (its container server timed out on
+    the container PUT; production's replicator would rsync it, the world
+    runs no rsync daemon) is made by the same PUT again."""
     account = conn.get_auth()[0].rsplit('/', 1)[1]
     cluster = _cluster()
     start = time.time()
@@ -113,17 +116,31 @@ def settle_container(conn, container, timeout=60):
                (12, cluster.run_object_updaters),
                (20, cluster.run_container_replicators),
                (35, cluster.run_object_updaters)]
+    remade = False
     while True:
         rows = _replica_rows(account, container)
-        if all(r == rows[0] for r in rows):
+        present = [r or set() for r in rows]
+        if all(r == present[0] for r in present):
             return
         if time.time() > start + timeout:
             raise AssertionError(
                 'the DB replicas of %s/%s never agreed: %s rows' % (
-                    account, container, [len(r) for r in rows]))
+                    account, container,
+                    ['no DB' if r is None else len(r) for r in rows]))
+        if None in rows and not remade and time.time() > start + 1:
+            _make_missing_replicas(conn, container)
+            remade = True
         if repairs and time.time() > start + repairs[0][0]:
             repairs.pop(0)[1]()
         time.sleep(0.2)
+
+
+def _make_missing_replicas(conn, container):
+    """The container PUT again, with its storage policy: replicas that
+    have the DB answer 202, a missing one is made."""
+    policy = conn.head_container(container).get('x-storage-policy')
+    conn.put_container(container, headers={'X-Storage-Policy': policy}
+                       if policy else None)
 
 
 def remove_container(conn, container):
