@@ -260,14 +260,15 @@ class Migrator(object):
         across the nodes by that container's ring."""
         from swift_s3_sync.migrator import source
         from swift_s3_sync.migrator.local import is_valid_container
-        jobs = []
-        buckets = source.list_buckets(self.provider(migration, '', ''))
-        for bucket in buckets:
+        jobs, valid, skipped = [], [], False
+        for bucket in source.list_buckets(self.provider(migration, '', '')):
             problem = is_valid_container(bucket)
             if problem:
                 self.logger.error('%s: bucket %r skipped: %s',
                                   migration.label, bucket, problem)
+                skipped = True
                 continue
+            valid.append(bucket)
             try:
                 job = self._job(migration, bucket, bucket, every_bucket=True)
             except Exception as err:
@@ -276,7 +277,7 @@ class Migrator(object):
                 continue
             if job is not None:
                 jobs.append(job)
-        self._mark_account(migration, buckets)
+        self._mark_account(migration, valid, every=not skipped)
         self._follow_account_headers(migration)
         return jobs
 
@@ -299,15 +300,14 @@ class Migrator(object):
                              migration.label, migration.account,
                              ', '.join(changed))
 
-    def _mark_account(self, migration, buckets):
+    def _mark_account(self, migration, buckets, every):
         """Tell cloud-shunt (see ``done``) whether every bucket of a "/*"
-        migration has its local container."""
+        migration has its local container (``every``: no bucket was
+        skipped)."""
         from swift_s3_sync.local_swift import LocalError
-        from swift_s3_sync.migrator.local import is_valid_container
-        valid = [b for b in buckets if not is_valid_container(b)]
         try:
-            every = len(valid) == len(buckets) and \
-                self._store.all_containers_exist(migration.account, valid)
+            every = every and self._store.all_containers_exist(
+                migration.account, buckets)
             self._store.mark_account_migrated(
                 migration.account, migration.signature() if every else None)
         except LocalError as err:

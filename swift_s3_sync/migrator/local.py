@@ -143,65 +143,46 @@ class LocalStore(object):
 
     def follow_headers(self, account, container, wanted):
         """Give the local container (the account with ``container`` None)
-        the ``wanted`` metadata and ACL values of the source, with one POST
-        when some differ; other local metadata (clients may add their own)
-        is kept.  A container that is not there is left alone (it gets
-        them when created).  Returns the names changed."""
-        path = self.client.make_path(account, container) if container \
-            else self.client.make_path(account)
-        try:
-            resp = self.client.make_request('HEAD', path, {}, (2, 404))
-        except UnexpectedResponse as err:
-            raise LocalError('reading %s: %s' % ('/'.join(
-                filter(None, (account, container))), err))
-        if resp.status_int == 404:
-            return []
-        current = {k.lower(): wsgi_to_str(v) for k, v in resp.headers.items()}
-        changed = {k: v for k, v in wanted.items()
-                   if current.get(k.lower()) != v}
-        if changed:
-            try:
-                self.client.make_request(
-                    'POST', path, {k: str_to_wsgi(v)
-                                   for k, v in changed.items()}, (2,))
-            except UnexpectedResponse as err:
-                raise LocalError('updating %s: %s' % ('/'.join(
-                    filter(None, (account, container))), err))
-        return sorted(changed)
+        the ``wanted`` metadata and ACL values of the source; other local
+        metadata (clients may add their own) is kept.  A container that is
+        not there is left alone (it gets them when created).  Returns the
+        names changed."""
+        return self._set_changed(account, container, wanted) or []
 
     def mark_migrated(self, account, container, indexes, mark):
         """Set the migrated mark of each replica index in ``indexes`` to
-        ``mark`` (None: remove it), with one POST when it changes; a
-        container that is not there is left alone."""
-        names = [done.container_mark_name(i) for i in indexes]
-        try:
-            if not self.client.container_exists(account, container):
-                return
-            current = self.client.get_container_metadata(
-                account, container, metadata_prefix=done.CONTAINER_MARK)
-            wanted = {n[len(done.CONTAINER_MARK):].lower(): mark or ''
-                      for n in names}
-            if all(current.get(k, '') == v for k, v in wanted.items()):
-                return
-            self.client.make_request(
-                'POST', self.client.make_path(account, container),
-                {n: mark or '' for n in names}, (2,))
-        except UnexpectedResponse as err:
-            raise LocalError('marking container %s/%s: %s' % (
-                account, container, err))
+        ``mark`` (None: remove it); a container that is not there is left
+        alone."""
+        self._set_changed(account, container, {
+            done.container_mark_name(i): mark or '' for i in indexes})
 
     def mark_account_migrated(self, account, mark):
         """Set the account's ``"/*"`` mark (None: remove it)."""
+        self._set_changed(account, None, {done.ACCOUNT_MARK: mark or ''})
+
+    def _set_changed(self, account, container, wanted):
+        """One HEAD of the container (the account with ``container``
+        None), then one POST of the ``wanted`` headers whose values differ
+        ('' removes one), if any.  Returns the names posted, or None when
+        the container is not there."""
+        path = self.client.make_path(account, container) if container \
+            else self.client.make_path(account)
+        where = '/'.join(filter(None, (account, container)))
         try:
-            current = self.client.get_account_metadata(
-                account, metadata_prefix=done.ACCOUNT_MARK)
-            if current.get('', '') == (mark or ''):
-                return
-            self.client.make_request(
-                'POST', self.client.make_path(account),
-                {done.ACCOUNT_MARK: mark or ''}, (2,))
+            resp = self.client.make_request('HEAD', path, {}, (2, 404))
+            if resp.status_int == 404:
+                return None
+            current = {k.lower(): wsgi_to_str(v)
+                       for k, v in resp.headers.items()}
+            changed = {k: v for k, v in wanted.items()
+                       if current.get(k.lower(), '') != v}
+            if changed:
+                self.client.make_request(
+                    'POST', path, {k: str_to_wsgi(v)
+                                   for k, v in changed.items()}, (2,))
         except UnexpectedResponse as err:
-            raise LocalError('marking account %s: %s' % (account, err))
+            raise LocalError('updating %s: %s' % (where, err))
+        return sorted(changed)
 
     def all_containers_exist(self, account, containers):
         """True when every one of ``containers`` exists locally (a HEAD for
