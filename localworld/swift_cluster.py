@@ -163,7 +163,7 @@ class SwiftCluster(Service):
             'workers = 0\nswift_dir = %(swift_dir)s\n'
             'user = %(user)s\nlog_name = %(name)s-proxy\n\n'
             '[pipeline:main]\npipeline = %(pipeline)s\n\n'
-            '[app:proxy-server]\nuse = egg:swift#proxy\n'
+            '[app:proxy-server]\nuse = egg:swift#proxy\nconn_timeout = 2\n'
             'account_autocreate = true\nallow_account_management = true\n\n'
             '[filter:tempauth]\nuse = egg:swift#tempauth\n%(users)s\n'
             '[filter:s3api]\nuse = egg:swift#s3api\ns3_acl = false\n'

@@ -70,27 +70,38 @@ def wait_listed(check, timeout=30, cluster='target'):
         time.sleep(0.2)
 
 
-def _replica_rows(account, container):
-    """{(name, created_at, deleted)} of each DB replica of a source
-    container, as sets."""
+def _replica_paths(account, container):
+    """[(node, DB path)] of each replica of a source container, in ring
+    order."""
     import os
     from swift.common.ring import Ring
     from swift.common.utils import hash_path
-    from swift.container.backend import ContainerBroker, DATADIR
+    from swift.container.backend import DATADIR
     from swift_s3_sync.swift_env import use_swift_dir
     info = get_world()['source']
     use_swift_dir(info['swift_dir'])
     part, nodes = Ring(info['swift_dir'], ring_name='container').get_nodes(
         account, container)
     chash = hash_path(account, container)
-    rows = []
+    paths = []
     for node in nodes:
         devices = next(n['devices'] for n in info['nodes']
                        if n['ports']['container'] == node['port'])
-        path = os.path.join(devices, node['device'], DATADIR, str(part),
-                            chash[-3:], chash, chash + '.db')
+        paths.append((dict(node, part=part), os.path.join(
+            devices, node['device'], DATADIR, str(part), chash[-3:], chash,
+            chash + '.db')))
+    return paths
+
+
+def _replica_rows(account, container):
+    """{(name, created_at, deleted)} of each DB replica of a source
+    container, as sets; None for a replica whose DB was never made."""
+    import os
+    from swift.container.backend import ContainerBroker
+    rows = []
+    for _node, path in _replica_paths(account, container):
         if not os.path.exists(path):
-            rows.append(None)   # this replica's DB was never made
+            rows.append(None)
             continue
         broker = ContainerBroker(path, account=account, container=container)
         rows.append({(r['name'], r['created_at'], r['deleted'])
@@ -107,7 +118,8 @@ def settle_container(conn, container, timeout=60):
     seconds after the PUT returned, so the updater runs more than once.
     A replica whose DB was never made (its container server timed out on
     the container PUT; production's replicator would rsync it, the world
-    runs no rsync daemon) is made by the same PUT again."""
+    runs no rsync daemon) is made by a direct PUT to its server, as the
+    others were made, and the passes then bring it its rows."""
     account = conn.get_auth()[0].rsplit('/', 1)[1]
     cluster = _cluster()
     start = time.time()
@@ -116,7 +128,7 @@ def settle_container(conn, container, timeout=60):
                (12, cluster.run_object_updaters),
                (20, cluster.run_container_replicators),
                (35, cluster.run_object_updaters)]
-    remade = False
+    next_remake = start + 1
     while True:
         rows = _replica_rows(account, container)
         present = [r or set() for r in rows]
@@ -127,20 +139,39 @@ def settle_container(conn, container, timeout=60):
                 'the DB replicas of %s/%s never agreed: %s rows' % (
                     account, container,
                     ['no DB' if r is None else len(r) for r in rows]))
-        if None in rows and not remade and time.time() > start + 1:
-            _make_missing_replicas(conn, container)
-            remade = True
+        if None in rows and time.time() > next_remake:
+            _make_missing_replicas(account, container)
+            cluster.run_container_replicators()   # brings it the rows
+            next_remake = time.time() + 3
         if repairs and time.time() > start + repairs[0][0]:
             repairs.pop(0)[1]()
         time.sleep(0.2)
 
 
-def _make_missing_replicas(conn, container):
-    """The container PUT again, with its storage policy: replicas that
-    have the DB answer 202, a missing one is made."""
-    policy = conn.head_container(container).get('x-storage-policy')
-    conn.put_container(container, headers={'X-Storage-Policy': policy}
-                       if policy else None)
+def _make_missing_replicas(account, container):
+    """A direct container PUT to each replica whose DB is missing, with
+    the put timestamp and policy of a replica that has one."""
+    import os
+    from swift.common import direct_client
+    from swift.container.backend import ContainerBroker
+    paths = _replica_paths(account, container)
+    have = [p for _n, p in paths if os.path.exists(p)]
+    if not have:
+        return
+    info = ContainerBroker(have[0], account=account,
+                           container=container).get_info()
+    headers = {'X-Timestamp': info['put_timestamp'],
+               'X-Backend-Storage-Policy-Index':
+                   str(info['storage_policy_index'])}
+    for node, path in paths:
+        if os.path.exists(path):
+            continue
+        try:
+            direct_client.direct_put_container(
+                node, node['part'], account, container, headers=headers,
+                conn_timeout=5, response_timeout=30)
+        except Exception as err:   # retried by the caller
+            print('settle_container: remaking %s: %s' % (path, err))
 
 
 def remove_container(conn, container):
