@@ -2,19 +2,27 @@
 bucket into the same Swift.
 
 For each S3 target: a bucket of N 4 KiB objects with user metadata and one
-multipart object (5 MiB parts) is made; then, in the same run, the 4
-nodes' ``swift-s3-migrator --once`` copy it into a fresh local container,
-and ``rclone copy`` copies it into another, with the same concurrency
+multipart object (5 MiB parts) is made; then, in the same run, it is
+copied into fresh local containers three times, with the same concurrency
 (rclone ``--transfers``/``--checkers``; ours ``workers`` per node so that
-the nodes holding the container's replicas together copy as many).  Both
-are timed from launch to the end of the last process and checked: every
-name present locally, the multipart object's bytes (rclone) or its
-ETag (ours, which keeps the source's ``md5-of-md5s-N`` ETag and the
-metadata, which rclone does not carry into Swift).
+the nodes holding the container's replicas together copy as many):
+
+* the 4 nodes' ``swift-s3-migrator --once``, timed from launch to the end
+  of the last process (interpreter start, imports and all);
+* the form operators run: the 4 nodes' migrators already running (started
+  with no migration, through a first empty pass), the migration added to
+  their config and SIGHUP sent; timed from the signal to the end of every
+  node's pass;
+* ``rclone copy``, from launch to exit.
+
+Each copy is checked: every name present locally, the multipart object's
+ETag (ours keep the source's ``md5-of-md5s-N`` ETag and the metadata,
+which rclone does not carry into Swift).
 """
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,7 +31,7 @@ from bench.common import (
     USER, KiB, MiB, Cleanup, delete_source_container, endpoint_of, log,
     parallel, s3_client, s3_settings, swift_conn, unique)
 from bench.peers import Rclone
-from bench.running import reap
+from bench.running import cpu_seconds, reap
 from localworld import procs
 
 MPU_NAME = 'big/mpu.bin'
@@ -53,8 +61,10 @@ def _run_target(bench, target):
         mpu_etag = _put_mpu(s3, bucket, mib) if mib else None
         expected = n + (1 if mib else 0)
         ours = _ours(bench, cleanup, target, bucket, expected, mpu_etag)
+        running = _ours_running(bench, cleanup, target, bucket, expected,
+                                mpu_etag)
         theirs = _rclone(bench, cleanup, target, bucket, expected)
-        _report(bench, target, n, mib, ours, theirs)
+        _report(bench, target, n, mib, ours, running, theirs)
 
 
 def _fill(s3, bucket, n):
@@ -109,7 +119,8 @@ def _local_check(world, container, expected, mpu_etag=None):
     return ''
 
 
-def _node_configs(bench, target, bucket, container, work_dir):
+def _node_configs(bench, target, bucket, container, work_dir,
+                  with_migration=True):
     world = bench.world
     settings = s3_settings(world, target)
     account = world['source']['users'][USER]['account']
@@ -127,10 +138,11 @@ def _node_configs(bench, target, bucket, container, work_dir):
             'swift_dir': world['source']['swift_dir'],
             'devices': info['devices'], 'swift_bind_ip': info['ip'],
             'swift_bind_port': info['ports']['container'],
-            'migrations': [migration],
+            'migrations': [migration] if with_migration else [],
             'migrator_settings': {
                 'status_dir': os.path.join(work_dir, 'node%d' % node),
                 'workers': workers, 'part_workers': 4,
+                'poll_interval': 3600,   # a pass when signalled
                 'log_file': os.path.join(work_dir, 'node%d.log' % node)}}
         path = os.path.join(work_dir, 'node%d.json' % node)
         with open(path, 'w') as f:
@@ -168,6 +180,72 @@ def _ours(bench, cleanup, target, bucket, expected, mpu_etag):
             'check': problem or 'every object, the multipart ETag kept'}
 
 
+def _ours_running(bench, cleanup, target, bucket, expected, mpu_etag):
+    world = bench.world
+    container = unique('s8run')
+    cleanup.add(delete_source_container, world, container)
+    work_dir = bench.subdir(unique('s8r-%s' % target))
+    configs = _node_configs(bench, target, bucket, container, work_dir,
+                            with_migration=False)
+    logs = [os.path.join(work_dir, 'node%d.log' % node)
+            for node in range(1, len(configs) + 1)]
+    running = [subprocess.Popen(
+        [sys.executable, '-m', 'swift_s3_sync.migrator.daemon', '--config',
+         path], cwd=procs.REPO_ROOT, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        for path in configs]
+    for proc in running:
+        cleanup.add(_stop, proc)
+    try:
+        if not _wait_logs(logs, 'started', 'pass done', 120):
+            return {'seconds': None, 'check': 'no first (empty) pass'}
+        _node_configs(bench, target, bucket, container, work_dir)
+        cpu_before = sum(cpu_seconds(p.pid) or 0.0 for p in running)
+        started = time.time()
+        for proc in running:
+            proc.send_signal(signal.SIGHUP)
+        done = _wait_logs(logs, 'config reloaded', 'pass done',
+                          bench.args.large_timeout)
+        seconds = time.time() - started
+        cpu = sum(cpu_seconds(p.pid) or 0.0 for p in running) - cpu_before
+    finally:
+        for proc in running:
+            _stop(proc)
+    problem = ('a node\'s pass did not end' if not done else
+               _local_check(world, container, expected, mpu_etag))
+    return {'seconds': None if problem else seconds, 'cpu': cpu,
+            'check': problem or 'every object, the multipart ETag kept'}
+
+
+def _wait_logs(logs, first, then, timeout):
+    """True once every log shows ``then`` after its last ``first``."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        seen = 0
+        for path in logs:
+            try:
+                with open(path, errors='replace') as f:
+                    text = f.read()
+            except OSError:
+                continue
+            at = text.rfind(first)
+            seen += at >= 0 and then in text[at:]
+        if seen == len(logs):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _rclone(bench, cleanup, target, bucket, expected):
     world = bench.world
     container = unique('s8rcl')
@@ -194,20 +272,33 @@ def _rclone(bench, cleanup, target, bucket, expected):
             'check': problem or 'every object'}
 
 
-def _report(bench, target, n, mib, ours, theirs):
+def _report(bench, target, n, mib, ours, running, theirs):
     R = bench.results
     what = '%d x 4 KiB + a %d MiB multipart object into Swift' % (n, mib)
-    for name, res in (('ours', ours), ('rclone', theirs)):
+    for name, res in (('ours', ours), ('ours, running', running),
+                      ('rclone', theirs)):
         if res['seconds'] is None:
-            R.note('8', '%s, %s: %s' % (what, target, res['check']))
-    if ours['seconds'] is None:
-        return
-    R.add('8', target, '%s: swift-s3-migrator --once' % what,
-          ours['seconds'], 's',
-          'launch of the 4 nodes\' migrators -> the last one exits; then '
-          'the local listing and the multipart ETag checked',
-          peer='rclone copy (same concurrency)',
-          peer_value=theirs['seconds'],
-          detail='ours: %s, CPU %.1f s; rclone: %s%s' % (
-              ours['check'], ours['cpu'], theirs['check'],
-              ', CPU %.1f s' % theirs['cpu'] if theirs.get('cpu') else ''))
+            R.note('8', '%s, %s, %s: %s' % (what, target, name,
+                                             res['check']))
+    rclone = 'rclone: %s%s' % (
+        theirs['check'],
+        ', CPU %.1f s' % theirs['cpu'] if theirs.get('cpu') else '')
+    if ours['seconds'] is not None:
+        R.add('8', target, '%s: swift-s3-migrator --once' % what,
+              ours['seconds'], 's',
+              'launch of the 4 nodes\' migrators -> the last one exits; '
+              'then the local listing and the multipart ETag checked',
+              peer='rclone copy (same concurrency)',
+              peer_value=theirs['seconds'],
+              detail='ours: %s, CPU %.1f s; %s' % (ours['check'],
+                                                   ours['cpu'], rclone))
+    if running['seconds'] is not None:
+        R.add('8', target, '%s: migrators running, migration added by '
+              'SIGHUP' % what, running['seconds'], 's',
+              'the 4 nodes\' migrators through an empty first pass; the '
+              'migration written into their config and SIGHUP sent -> '
+              'every node\'s pass done; then checked as above',
+              peer='rclone copy (same concurrency)',
+              peer_value=theirs['seconds'],
+              detail='ours: %s, CPU %.1f s; %s' % (
+                  running['check'], running['cpu'], rclone))

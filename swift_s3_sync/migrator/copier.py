@@ -29,7 +29,7 @@ source's ETag; an object above Swift's maximum object size an SLO of
 """
 import re
 
-from swift_s3_sync.migrator import large
+from swift_s3_sync.migrator import large, s3_parts
 from swift_s3_sync.migrator.errors import (  # noqa: F401 (re-exported)
     CopyError, LocalNewer, SourceChanged, Unsupported)
 from swift_s3_sync.migrator.local import MIGRATED_HEADER
@@ -118,8 +118,8 @@ def copy_object(provider, store, account, container, remote,
                              timestamp, options.storage_policy,
                              options.segments_headers)
     if not options.swift_source and is_multipart_etag(remote.etag):
-        return large.copy_mpu(provider, bucket, remote, dest,
-                              options.part_workers)
+        return s3_parts.copy_mpu(provider, bucket, remote, dest,
+                                 options.part_workers)
     extra = {'query_string': 'multipart-manifest=get'} \
         if options.swift_source else {}
     status, headers, body = provider.get(bucket, remote.name, **extra)
@@ -164,7 +164,7 @@ def _copy_plain(store, account, container, remote, headers, body,
     wanted = put_headers(headers, timestamp)
     if 'content-length' in headers:
         wanted['content-length'] = headers['content-length']
-    reader = large.ChunkReader(body, hashing=False)
+    reader = large.ChunkReader(body)
     resp = store.put(account, container, remote.name, reader, wanted)
     if resp.status_int == 202:
         raise LocalNewer('a newer local object was kept')

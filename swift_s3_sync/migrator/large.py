@@ -32,20 +32,17 @@ The manifest gets the source's timestamp, content headers, metadata and the
 migrator's marker like a plain copy, so the page merge, deletes and "a newer
 local object wins" work the same way.
 
-How parts are read
-------------------
-Parts and segments are fetched ``part_workers`` at a time, each streamed
-into its local segment PUT (nothing spooled to disk).  S3 parts are asked
-for with ``PartNumber`` GETs carrying ``If-Match: <source ETag>``, so every
-part comes from the same version.  Some servers answer a part GET with the
-whole object (moto, radosgw 16): then the part sizes come from
-``PartNumber`` HEADs and the bytes from ``Range`` GETs, still with
-``If-Match``.  A server that reports no part sizes at all (radosgw 16):
-the object is read once and hashed as each usual part size would cut it
-(``COMMON_PART_SIZES``, and the smallest whole MiB that gives N parts);
-the size whose ``md5 of part md5s-N`` is the source's ETag is used.  When
-none is, the object cannot be copied exactly: a permanent failure, visible
-in ``--status``.
+How pieces are read
+-------------------
+Pieces are fetched ``part_workers`` at a time, each streamed into its
+local segment PUTs (nothing spooled to disk).  Source SLO and DLO
+segments are read one GET each with ``If-Match: <the segment's ETag>``;
+consecutive segments of one object (the parts of an S3 multipart object,
+see ``s3_parts``; the pieces of an object above the maximum size) are read
+with one ``Range`` GET per worker carrying ``If-Match: <the object's
+ETag>``, cut into segments as they stream.  The hash of each segment is
+the ETag the object servers computed over what they stored; whole
+segments of SLOs and DLOs must have the source segment's ETag.
 
 Failures
 --------
@@ -63,9 +60,9 @@ its segments in ``C_segments`` (as Swift itself does); DLO segments that
 change at the source without the manifest changing are not noticed.
 """
 import base64
-import binascii
 import hashlib
 import json
+import re
 from urllib.parse import quote, unquote
 
 import eventlet
@@ -121,12 +118,19 @@ class Destination(object):
 # -- pieces ------------------------------------------------------------------
 
 class Piece(object):
-    """One segment to be: ``fetch()`` returns (length, body iterator);
-    ``opened`` is a body fetched already (closed if never used)."""
+    """Segments to be, read with one request: ``fetch()`` returns (length,
+    body iterator); ``lengths``: the consecutive segments the body is cut
+    into (None: one segment of the whole body); ``opened`` is a body
+    fetched already (closed if never used)."""
 
-    def __init__(self, fetch, opened=None):
+    def __init__(self, fetch, opened=None, lengths=None):
         self.fetch = fetch
         self.opened = opened
+        self.lengths = lengths
+        self.headers = None
+
+    def segments(self):
+        return len(self.lengths) if self.lengths else 1
 
     def cancel(self):
         if self.opened is not None:
@@ -135,29 +139,45 @@ class Piece(object):
 
 
 class ChunkReader(object):
-    """A file-like over a body iterator, for InternalClient PUTs, keeping
-    the MD5 of what was read when asked to.  It has no seek(): a PUT
-    retried after it was read sends no bytes and fails, instead of storing
-    a short object."""
+    """A file-like over a body iterator, for InternalClient PUTs.  It has
+    no seek(): a PUT retried after it was read sends no bytes and fails,
+    instead of storing a short object."""
 
-    def __init__(self, chunks, hashing=True):
+    def __init__(self, chunks):
         self._chunks = iter(chunks)
         self._pending = b''
-        self.md5 = hashlib.md5() if hashing else None
         self.read_bytes = 0
 
     def read(self, size=-1):
-        while size is None or size < 0 or len(self._pending) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._pending += chunk
         if size is None or size < 0:
-            data, self._pending = self._pending, b''
+            data = self._pending + b''.join(self._chunks)
+            self._pending = b''
         else:
+            while len(self._pending) < size:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    break
+                self._pending = (self._pending + chunk if self._pending
+                                 else chunk)
             data, self._pending = self._pending[:size], self._pending[size:]
-        if self.md5 is not None:
-            self.md5.update(data)
+        self.read_bytes += len(data)
+        return data
+
+
+class _Limited(object):
+    """The next ``length`` bytes of a ChunkReader, as one segment's
+    body."""
+
+    def __init__(self, reader, length):
+        self._reader = reader
+        self._left = length
+        self.read_bytes = 0
+
+    def read(self, size=-1):
+        if size is None or size < 0 or size > self._left:
+            size = self._left
+        data = self._reader.read(size) if size else b''
+        self._left -= len(data)
         self.read_bytes += len(data)
         return data
 
@@ -176,28 +196,52 @@ class _Cancelled(errors.CopyError):
     """Not started: another piece of the object failed first."""
 
 
-def _upload(dest, index, piece, state):
+def _upload(dest, first, piece, state):
+    """Write the segments of one Piece (indexes from ``first``) ->
+    their manifest entries."""
     if state['failed']:
         piece.cancel()
         raise _Cancelled('cancelled: another piece failed')
-    name = dest.segment_name(index)
-    state['written'].append(name)
     length, body = piece.fetch()
     piece.opened = None
-    reader = ChunkReader(body)
+    lengths = piece.lengths or [length]
     try:
-        resp = dest.store.put(dest.account, dest.segments, name, reader,
-                              {'content-length': str(length)})
+        if sum(lengths) != length:
+            raise errors.CopyError('piece %d: %d bytes announced, %d '
+                                   'expected' % (first, length,
+                                                 sum(lengths)))
+        reader = ChunkReader(body)
+        entries = []
+        for offset, size in enumerate(lengths):
+            if offset and state['failed']:
+                raise _Cancelled('cancelled: another piece failed')
+            entries.append(_put_segment(dest, first + offset, reader, size,
+                                        state))
+        return entries
     finally:
         _close(body)
-    md5 = reader.md5.hexdigest()
-    if reader.read_bytes != length:
+
+
+_MD5_HEX = re.compile(r'^[0-9a-f]{32}$')
+
+
+def _put_segment(dest, index, reader, length, state):
+    """One segment of ``length`` bytes from ``reader``.  Its hash is the
+    ETag the object servers computed over the bytes they stored; the
+    caller checks those against the source (the S3 ETag formula, the
+    source SLO's manifest)."""
+    name = dest.segment_name(index)
+    state['written'].append(name)
+    body = _Limited(reader, length)
+    resp = dest.store.put(dest.account, dest.segments, name, body,
+                          {'content-length': str(length)})
+    if body.read_bytes != length:
         raise errors.CopyError('piece %d: %d bytes read, %d expected' % (
-            index, reader.read_bytes, length))
-    if _etag(resp.headers.get('etag')) != md5:
-        raise errors.CopyError('piece %d: local Swift stored ETag %s, the '
-                               'bytes sent have %s' % (
-                                   index, resp.headers.get('etag'), md5))
+            index, body.read_bytes, length))
+    md5 = _etag(resp.headers.get('etag'))
+    if not _MD5_HEX.match(md5):
+        raise errors.CopyError('piece %d: local Swift answered ETag %r' % (
+            index, resp.headers.get('etag')))
     return {'name': '/%s/%s' % (dest.segments, name), 'hash': md5,
             'bytes': length, 'content_type': SEGMENT_TYPE,
             'last_modified': dest.timestamp.isoformat}
@@ -236,17 +280,20 @@ def upload_pieces(dest, pieces, workers):
                                     headers=dest.segments_headers)
     state = {'failed': False, 'written': []}
 
-    def upload(index, piece):
+    def upload(first, piece):
         if not isinstance(piece, Piece):
-            return piece   # a manifest entry kept as it is
+            return [piece]   # a manifest entry kept as it is
         try:
-            return _upload(dest, index, piece, state)
+            return _upload(dest, first, piece, state)
         except Exception:
             state['failed'] = True
             raise
-    results = run_all([(upload, (i, p)) for i, p in enumerate(pieces)],
-                      workers)
-    entries = [entry for entry, _ in results]
+    calls, first = [], 0
+    for piece in pieces:
+        calls.append((upload, (first, piece)))
+        first += piece.segments() if isinstance(piece, Piece) else 1
+    results = run_all(calls, workers)
+    entries = [entry for made, _ in results for entry in made or ()]
     errors_seen = [err for _, err in results if err is not None]
     failure = next((err for err in errors_seen
                     if not isinstance(err, _Cancelled)),
@@ -345,18 +392,7 @@ def write_dlo(dest, entries, source_headers):
     return sum(e['bytes'] for e in entries)
 
 
-# -- S3 multipart uploads ----------------------------------------------------
-
-def parts_count(etag):
-    return int(etag.rsplit('-', 1)[1])
-
-
-def s3_etag(entries):
-    """S3's ETag of a multipart object with these parts."""
-    digest = hashlib.md5(b''.join(binascii.unhexlify(e['hash'])
-                                  for e in entries))
-    return '%s-%d' % (digest.hexdigest(), len(entries))
-
+# -- reading the source by ranges ----------------------------------------------
 
 def _check_get(status, body, what):
     if status in (404, 412):
@@ -369,23 +405,10 @@ def _check_get(status, body, what):
         raise errors.CopyError('%s: the source answered %s' % (what, status))
 
 
-def _part_get(provider, bucket, remote, number):
-    def fetch():
-        status, headers, body = provider.get(
-            bucket, remote.name, headers={'If-Match': remote.etag},
-            part_number=number)
-        _check_get(status, body, 'part %d' % number)
-        if status != 206:
-            _close(body)
-            raise errors.CopyError('part %d: the source ignored PartNumber'
-                                   % number)
-        return int(headers['content-length']), body
-    return fetch
-
-
 def range_piece(provider, bucket, name, etag, start, end, what):
     """A Piece of bytes ``start``-``end`` (included) of the source object
-    as it is with ``etag``."""
+    as it is with ``etag``; once fetched, its ``headers`` are the source
+    object's (metadata included)."""
     def fetch():
         status, headers, body = provider.get(
             bucket, name, headers={'If-Match': etag,
@@ -394,151 +417,47 @@ def range_piece(provider, bucket, name, etag, start, end, what):
         if status != 206 and not (start == 0 and status == 200):
             _close(body)
             raise errors.CopyError('%s: the source ignored Range' % what)
+        piece.headers = headers
         return end - start + 1, body
-    return Piece(fetch)
+    piece = Piece(fetch)
+    return piece
 
 
-def _part_sizes(provider, bucket, remote, count, workers):
-    """Sizes of the parts from PartNumber HEADs (servers that ignore
-    PartNumber on GET may honour it on HEAD)."""
-    def size(number):
-        head = provider.head(bucket, remote.name, part_number=number)
-        if head is None:
-            raise errors.SourceChanged('gone from the source since it was '
-                                       'listed')
-        if (head.headers or {}).get('x-amz-mp-parts-count') != str(count):
-            raise errors.Unsupported(
-                'multipart upload (%d parts): the source reports no part '
-                'sizes, the parts cannot be copied exactly' % count)
-        return head.size
-    results = run_all([(size, (n,)) for n in range(1, count + 1)], workers)
-    for _, err in results:
-        if err is not None:
-            raise err
-    return [result for result, _ in results]
+def ranged_pieces(provider, bucket, name, etag, sizes, workers, what):
+    """Pieces for segments of ``sizes`` bytes of the source object, in
+    order: consecutive segments are read with one Range GET per worker
+    (``workers`` runs of about the same number of segments), each run
+    cut into its segments as it streams.  Fewer, longer requests cost the
+    source less than one per segment (servers that load the whole object
+    for every Range GET, moto, pay it once per run)."""
+    runs = min(workers, len(sizes)) or 1
+    bounds = [round(k * len(sizes) / runs) for k in range(runs + 1)]
+    offsets = [0]
+    for size in sizes:
+        offsets.append(offsets[-1] + size)
+    pieces = []
+    for first, last in zip(bounds, bounds[1:]):
+        if first == last:
+            continue
+        piece = range_piece(provider, bucket, name, etag, offsets[first],
+                            offsets[last] - 1, '%s %d-%d' % (
+                                what, first + 1, last))
+        piece.lengths = sizes[first:last]
+        pieces.append(piece)
+    return pieces
 
 
-MiB = 1024 * 1024
-# Part sizes S3 tools use (aws cli and boto3 8 MiB, rclone and Swift's
-# s3api clients 5 MiB, s3cmd 15 MiB, mc 16 MiB and up, ...): tried when a
-# source reports no part sizes.
-COMMON_PART_SIZES = tuple(n * MiB for n in (
-    5, 8, 10, 15, 16, 20, 25, 32, 50, 64, 100, 128, 256, 512, 1024, 5120))
-
-
-def candidate_part_sizes(size, count):
-    """Part sizes that split ``size`` bytes into exactly ``count`` parts
-    (all equal but a shorter last one): the usual ones first, then the
-    smallest whole MiB that fits."""
-    fitting = []
-    smallest = -(-size // count)
-    for part in COMMON_PART_SIZES + (-(-smallest // MiB) * MiB,):
-        if part > 0 and -(-size // part) == count and part not in fitting:
-            fitting.append(part)
-    return fitting
-
-
-def infer_part_sizes(provider, bucket, remote, count):
-    """When a source reports no part sizes (radosgw 16): read the object
-    once, hashing it as each candidate split would, and keep the split
-    whose ``md5 of part md5s-N`` is the source's ETag.  Unsupported when
-    none is."""
-    size = remote.size
-    candidates = candidate_part_sizes(size, count)
-    if not candidates:
-        raise errors.Unsupported(
-            'multipart upload (%d parts): the source reports no part sizes '
-            'and no usual part size splits %d bytes so' % (count, size))
-    status, _, body = provider.get(bucket, remote.name,
-                                   headers={'If-Match': remote.etag})
-    _check_get(status, body, 'the whole object')
-    splits = [_SplitHash(part) for part in candidates]
-    try:
-        for chunk in body:
-            for split in splits:
-                split.update(chunk)
-    finally:
-        _close(body)
-    wanted = remote.etag.lower().strip('"')
-    for split in splits:
-        if split.etag() == wanted:
-            return [split.part] * (count - 1) + \
-                [size - split.part * (count - 1)]
-    raise errors.Unsupported(
-        'multipart upload (%d parts): the source reports no part sizes and '
-        'none of the usual part sizes (%s MiB) gives its ETag' % (
-            count, ', '.join('%g' % (p / MiB) for p in candidates)))
-
-
-class _SplitHash(object):
-    """The S3 multipart ETag of a stream cut into ``part``-byte parts."""
-
-    def __init__(self, part):
-        self.part = part
-        self.digests = []
-        self.current = hashlib.md5()
-        self.filled = 0
-
-    def update(self, chunk):
-        view = memoryview(chunk)
-        while view:
-            take = min(len(view), self.part - self.filled)
-            self.current.update(view[:take])
-            self.filled += take
-            view = view[take:]
-            if self.filled == self.part:
-                self._cut()
-
-    def _cut(self):
-        self.digests.append(self.current.digest())
-        self.current = hashlib.md5()
-        self.filled = 0
-
-    def etag(self):
-        if self.filled:
-            self._cut()
-        return '%s-%d' % (hashlib.md5(b''.join(self.digests)).hexdigest(),
-                          len(self.digests))
-
-
-def mpu_pieces(provider, bucket, remote, workers):
-    """(the object's headers, a Piece per part)."""
-    count = parts_count(remote.etag)
-    status, headers, body = provider.get(
-        bucket, remote.name, headers={'If-Match': remote.etag},
-        part_number=1)
-    _check_get(status, body, 'part 1')
-    if status == 206 and 'content-range' in headers:
-        first = Piece(lambda: (int(headers['content-length']), body),
-                      opened=body)
-        return headers, [first] + [Piece(_part_get(provider, bucket, remote,
-                                                   n))
-                                   for n in range(2, count + 1)]
-    _close(body)   # the whole object: sizes from HEADs, bytes by Range
-    try:
-        sizes = _part_sizes(provider, bucket, remote, count, workers)
-    except errors.Unsupported:
-        sizes = infer_part_sizes(provider, bucket, remote, count)
-    pieces, start = [], 0
-    for number, size in enumerate(sizes, 1):
-        pieces.append(range_piece(provider, bucket, remote.name, remote.etag,
-                                  start, start + size - 1,
-                                  'part %d' % number))
-        start += size
-    return headers, pieces
-
-
-def copy_mpu(provider, bucket, remote, dest, workers):
-    """An S3 multipart object -> a local SLO with the source's ETag."""
-    headers, pieces = mpu_pieces(provider, bucket, remote, workers)
-    entries = upload_pieces(dest, pieces, workers)
-    made = s3_etag(entries)
-    if made != remote.etag.lower():
-        dest.store.delete_segments(dest.account, dest.segments,
-                                   _segment_names(entries, dest))
-        raise errors.CopyError('the parts read make ETag %s, the source has '
-                               '%s' % (made, remote.etag))
-    return write_slo(dest, entries, headers, remote.etag, from_s3=True)
+def check_hashes(dest, entries, expected, what):
+    """Every entry whose expected hash is known (not None) has it; if not,
+    the segments written go and CopyError is raised."""
+    for index, (entry, wanted) in enumerate(zip(entries, expected)):
+        if wanted is not None and entry.get('hash') != _etag(wanted):
+            dest.store.delete_segments(dest.account, dest.segments,
+                                       _segment_names(entries, dest))
+            raise errors.CopyError('%s %d: local Swift stored ETag %s, the '
+                                   'source has %s' % (what, index,
+                                                      entry.get('hash'),
+                                                      wanted))
 
 
 # -- objects above the maximum object size -----------------------------------
@@ -549,10 +468,10 @@ def copy_ranges(provider, bucket, remote, headers, dest, segment_size,
     ``segment_size`` pieces with the source's ETag."""
     size = int(headers['content-length'])
     etag = _etag(headers.get('etag'))
-    pieces = [range_piece(provider, bucket, remote.name, etag, start,
-                          min(start + segment_size, size) - 1,
-                          'bytes from %d' % start)
-              for start in range(0, size, segment_size)]
+    sizes = [min(segment_size, size - start)
+             for start in range(0, size, segment_size)]
+    pieces = ranged_pieces(provider, bucket, remote.name, etag, sizes,
+                           workers, 'segments')
     entries = upload_pieces(dest, pieces, workers)
     return write_slo(dest, entries, headers, etag)
 
@@ -610,6 +529,11 @@ def copy_swift_slo(open_source, remote, headers, manifest_body, dest,
               _segment_piece(open_source, e, i)
               for i, e in enumerate(manifest)]
     entries = upload_pieces(dest, pieces, workers)
+    # Whole segments must be the source's bytes (ranges of segments and
+    # nested SLOs have other hashes by nature).
+    check_hashes(dest, entries, [
+        None if 'data' in e or e.get('range') or e.get('sub_slo')
+        else e.get('hash') for e in manifest], 'SLO segment')
     return write_slo(dest, entries, headers, _etag(remote.etag))
 
 
@@ -642,4 +566,5 @@ def copy_swift_dlo(open_source, remote, headers, dest, workers):
         return Piece(fetch)
     entries = upload_pieces(dest, [piece(s, i) for i, s in enumerate(listed)],
                             workers)
+    check_hashes(dest, entries, [s.etag for s in listed], 'DLO segment')
     return write_dlo(dest, entries, headers)

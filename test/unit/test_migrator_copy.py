@@ -535,7 +535,7 @@ class TestLocalStoreOnTheWire(unittest.TestCase):
              'content-type': 'text/plain'}, Timestamp(1600000000.5))
         headers['content-length'] = str(len(body))
         resp = self.store.put('AUTH_t', 'c', '\u00e9t\u00e9',
-                              large.ChunkReader([body[:5], body[5:]], hashing=False), headers)
+                              large.ChunkReader([body[:5], body[5:]]), headers)
         self.assertEqual(201, resp.status_int)
         method, path, _, sent, received = self.seen[0]
         self.assertEqual('PUT', method)

@@ -10,7 +10,7 @@ from unittest import mock
 import eventlet
 from swift.common.utils import Timestamp
 
-from swift_s3_sync.migrator import copier, large, local
+from swift_s3_sync.migrator import copier, large, local, s3_parts
 from swift_s3_sync.migrator.copier import CopyOptions
 from swift_s3_sync.providers.base import RemoteError, RemoteObject
 from test.unit.test_migrator_copy import MIGRATED, NOW, FakeSource, \
@@ -38,8 +38,9 @@ def _range(data, header):
 
 class FakeS3(FakeSource):
     """An S3 server with multipart objects.  ``parts_by``: 'get' (part
-    GETs answer 206 with the part), 'head' (only part HEADs know parts, as
-    moto) or 'nothing' (as radosgw 16)."""
+    GETs answer 206 with the part and part HEADs its size, as AWS and
+    s3api), 'head' (only part HEADs know parts, as moto) or 'nothing' (as
+    radosgw 16)."""
 
     def __init__(self, parts_by='get'):
         super().__init__()
@@ -47,6 +48,7 @@ class FakeS3(FakeSource):
         self.parts = {}
         self.requests = []
         self.fail_part = {}
+        self.range_if_match = []   # Range of the GETs with If-Match
         self.in_flight = self.most_in_flight = 0
 
     def add_mpu(self, name, parts, last_modified=NOW - 3600, headers=None):
@@ -62,9 +64,14 @@ class FakeS3(FakeSource):
     def head(self, container, name, part_number=None):
         self.requests.append(('HEAD', name, part_number, None))
         remote = super().head(container, name)
-        if remote and part_number and self.parts_by == 'head':
+        if remote and part_number and self.parts_by in ('get', 'head'):
             part, _ = self._part_of(name, part_number)
             remote.size = len(part)
+            if self.parts_by == 'head':
+                # moto: the part's own ETag and headers, no metadata
+                remote.etag = md5(part)
+                remote.headers = {'etag': md5(part),
+                                  'content-type': 'binary/octet-stream'}
             remote.headers['x-amz-mp-parts-count'] = str(
                 len(self.parts[name]))
         return remote
@@ -84,6 +91,8 @@ class FakeS3(FakeSource):
         self.requests.append(('GET', name, part_number,
                               headers.get('Range')))
         self.gets.append((container, name))
+        if headers.get('If-Match'):
+            self.range_if_match.append(headers.get('Range'))
         if (name, part_number or headers.get('Range')) in self.fail_part:
             raise self.fail_part[(name, part_number or headers['Range'])]
         if name not in self.objects:
@@ -171,16 +180,21 @@ class TestMultipartUploads(LargeTestCase):
             'content-type': 'video/mp4',
             'x-object-meta-season': '\u00e9t\u00e9'})
 
-    def test_part_gets_in_parallel_with_if_match(self):
+    def test_runs_of_parts_by_range_in_parallel_with_if_match(self):
         source = FakeS3('get')
         self.add(source)
         copied = self.copy(source, 'mpu', part_workers=2)
         self.assertEqual(107, copied)
         self.check_slo(source)
-        gets = [r for r in source.requests if r[0] == 'GET']
-        self.assertEqual([1, 2, 3], sorted(r[2] for r in gets))
-        self.assertEqual(2, source.most_in_flight)   # bounded, parallel
-        self.assertEqual(3, len(source.requests))   # no HEAD, no Range
+        # One HEAD of part 1 gives the layout; two runs of parts, read at
+        # the same time, each cut into its segments.
+        self.assertEqual([('GET', 'mpu', None, 'bytes=0-99'),
+                          ('GET', 'mpu', None, 'bytes=100-106'),
+                          ('HEAD', 'mpu', 1, None)],
+                         sorted(source.requests, key=str))
+        self.assertEqual(2, source.most_in_flight)
+        self.assertEqual(['bytes=0-99', 'bytes=100-106'], sorted(
+            r for r in source.range_if_match if r))
 
     def test_parts_by_head_and_range_when_part_gets_are_ignored(self):
         source = FakeS3('head')   # like moto
@@ -188,6 +202,24 @@ class TestMultipartUploads(LargeTestCase):
         self.copy(source, 'mpu')
         self.check_slo(source)
         self.assert_parts_by_range(source)
+
+    def test_parts_of_several_sizes_found_by_heads(self):
+        # Part 1's size would fit "equal parts and a shorter last one";
+        # the ETag shows it wrong, every part is HEADed, and the copy is
+        # made again with the real sizes.
+        self.PARTS = [b'a' * 50, b'b' * 30, b'c' * 27]
+        source = FakeS3('head')
+        self.add(source)
+        self.copy(source, 'mpu')
+        obj = self.local('mpu')
+        self.assertEqual(mpu_etag(self.PARTS),
+                         obj['headers'][large.SLO_ETAG.lower()])
+        self.assertEqual(b''.join(self.PARTS), self.assemble('mpu'))
+        self.assertEqual([50, 30, 27], [e['bytes'] for e in
+                                        self.manifest('mpu')])
+        self.assertEqual(3, len(self.segments()))   # the wrong ones gone
+        self.assertEqual([1, 1, 2, 3], sorted(
+            r[2] for r in source.requests if r[0] == 'HEAD'))
 
     def test_no_part_sizes_and_no_usual_size_is_permanent(self):
         source = FakeS3('nothing')   # like radosgw 16
@@ -202,40 +234,54 @@ class TestMultipartUploads(LargeTestCase):
         source = FakeS3('nothing')
         self.add(source)
         # 36 bytes also cuts 107 into 3 parts, but not into these.
-        with mock.patch.object(large, 'COMMON_PART_SIZES', (36, 50, 60)):
-            self.assertEqual([36, 50], large.candidate_part_sizes(107, 3))
+        with mock.patch.object(s3_parts, 'COMMON_PART_SIZES', (36, 50, 60)):
+            self.assertEqual([36, 50], s3_parts.candidate_part_sizes(107, 3))
             self.copy(source, 'mpu')
         self.check_slo(source)
         self.assert_parts_by_range(source)
 
     def test_candidate_part_sizes(self):
-        mib = large.MiB
+        mib = s3_parts.MiB
         self.assertEqual([8 * mib, 10 * mib, 7 * mib],
-                         large.candidate_part_sizes(20 * mib + 3, 3))
-        self.assertEqual([5 * mib], large.candidate_part_sizes(
+                         s3_parts.candidate_part_sizes(20 * mib + 3, 3))
+        self.assertEqual([5 * mib], s3_parts.candidate_part_sizes(
             5 * mib * 4 + 1, 5))
-        self.assertEqual([], large.candidate_part_sizes(10, 30))
+        self.assertEqual([], s3_parts.candidate_part_sizes(10, 30))
 
     def test_a_failed_part_leaves_no_object_and_no_segment(self):
         source = FakeS3('get')
         self.add(source)
-        source.fail_part[('mpu', 3)] = RemoteError('SlowDown', 503)
+        source.fail_part[('mpu', 'bytes=100-106')] = RemoteError('SlowDown',
+                                                                 503)
         with self.assertRaises(RemoteError):
-            self.copy(source, 'mpu', part_workers=1)
+            self.copy(source, 'mpu', part_workers=2)
         self.assertIsNone(self.local('mpu'))
         self.assertEqual({}, self.segments())
         # The next attempt copies it.
-        del source.fail_part[('mpu', 3)]
+        del source.fail_part[('mpu', 'bytes=100-106')]
         self.copy(source, 'mpu')
         self.check_slo(source)
 
-    def test_parts_not_making_the_etag_leave_nothing(self):
+    def test_bytes_not_making_the_etag_leave_nothing(self):
         source = FakeS3('get')
         self.add(source)
-        source.parts['mpu'] = [b'a' * 50, b'B' * 50, b'c' * 7]
+        data, meta, lm, etag = source.objects['mpu']
+        source.objects['mpu'] = (data[:60] + b'B' + data[61:], meta, lm,
+                                 etag)
         with self.assertRaises(copier.CopyError) as caught:
             self.copy(source, 'mpu')
         self.assertIn('make ETag', str(caught.exception))
+        self.assertIsNone(self.local('mpu'))
+        self.assertEqual({}, self.segments())
+
+    def test_the_one_usual_size_not_making_the_etag_is_permanent(self):
+        source = FakeS3('nothing')
+        self.PARTS = [b'a' * 50, b'b' * 30, b'c' * 27]
+        self.add(source)
+        with mock.patch.object(s3_parts, 'COMMON_PART_SIZES', (50,)):
+            with self.assertRaises(copier.Unsupported) as caught:
+                self.copy(source, 'mpu')
+        self.assertIn('none of the usual part sizes', str(caught.exception))
         self.assertIsNone(self.local('mpu'))
         self.assertEqual({}, self.segments())
 
@@ -343,9 +389,10 @@ class TestObjectsAboveMaximumSize(LargeTestCase):
         self.assertEqual(data, self.assemble('big'))
         self.assertEqual([300, 300, 300, 124],
                          [e['bytes'] for e in self.manifest('big')])
+        # Three runs of segments (one per worker), each cut as it streams.
         ranges = sorted(r[3] for r in source.requests if r[3])
-        self.assertEqual(['bytes=0-299', 'bytes=300-599', 'bytes=600-899',
-                          'bytes=900-1023'], ranges)
+        self.assertEqual(['bytes=0-299', 'bytes=300-899', 'bytes=900-1023'],
+                         ranges)
 
     def test_segments_container_created_with_policy_and_acls(self):
         source = FakeS3()
