@@ -12,3 +12,10 @@ def provider_for(mapping, logger=None, **options):
         from swift_s3_sync.providers.swift import SwiftProvider
         return SwiftProvider(mapping, logger, **options)
     raise ValueError('unknown protocol %r' % (protocol,))
+
+
+def load_all():
+    """Import every provider's module (boto3, swiftclient) now: a daemon
+    does it at start, so that the first pass after a new mapping or
+    migration appears does not wait for the libraries to load."""
+    from swift_s3_sync.providers import s3, swift  # noqa: F401
