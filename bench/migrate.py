@@ -67,6 +67,20 @@ def _run_target(bench, target):
         _report(bench, target, n, mib, ours, running, theirs)
 
 
+class WorldCpu(object):
+    """CPU seconds the local world (Swift servers, proxy, S3 servers) spent
+    between start() and stop(): the cluster's share of a copy."""
+
+    def __init__(self, world):
+        self.sessions = set(procs.recorded(world['world_dir']).values())
+
+    def start(self):
+        self._before = procs.sessions_cpu(self.sessions)
+
+    def stop(self):
+        return procs.sessions_cpu(self.sessions) - self._before
+
+
 def _fill(s3, bucket, n):
     def put(i):
         s3.put_object(Bucket=bucket, Key='obj/%06d' % i,
@@ -157,6 +171,8 @@ def _ours(bench, cleanup, target, bucket, expected, mpu_etag):
     cleanup.add(delete_source_container, world, container)
     work_dir = bench.subdir(unique('s8-%s' % target))
     configs = _node_configs(bench, target, bucket, container, work_dir)
+    world_cpu = WorldCpu(world)
+    world_cpu.start()
     started = time.time()
     running = [subprocess.Popen(
         [sys.executable, '-m', 'swift_s3_sync.migrator.daemon', '--config',
@@ -173,10 +189,12 @@ def _ours(bench, cleanup, target, bucket, expected, mpu_etag):
         elif proc.returncode:
             failed.append('node %d exited %d' % (node, proc.returncode))
     seconds = time.time() - started
+    cluster = world_cpu.stop()
     cpu = sum(getattr(p, 'cpu_seconds', 0) or 0 for p in running)
     problem = '; '.join(failed) or _local_check(world, container, expected,
                                                 mpu_etag)
     return {'seconds': None if problem else seconds, 'cpu': cpu,
+            'world_cpu': cluster,
             'check': problem or 'every object, the multipart ETag kept'}
 
 
@@ -201,6 +219,8 @@ def _ours_running(bench, cleanup, target, bucket, expected, mpu_etag):
             return {'seconds': None, 'check': 'no first (empty) pass'}
         _node_configs(bench, target, bucket, container, work_dir)
         cpu_before = sum(cpu_seconds(p.pid) or 0.0 for p in running)
+        world_cpu = WorldCpu(world)
+        world_cpu.start()
         started = time.time()
         for proc in running:
             proc.send_signal(signal.SIGHUP)
@@ -208,12 +228,14 @@ def _ours_running(bench, cleanup, target, bucket, expected, mpu_etag):
                           bench.args.large_timeout)
         seconds = time.time() - started
         cpu = sum(cpu_seconds(p.pid) or 0.0 for p in running) - cpu_before
+        cluster = world_cpu.stop()
     finally:
         for proc in running:
             _stop(proc)
     problem = ('a node\'s pass did not end' if not done else
                _local_check(world, container, expected, mpu_etag))
     return {'seconds': None if problem else seconds, 'cpu': cpu,
+            'world_cpu': cluster,
             'check': problem or 'every object, the multipart ETag kept'}
 
 
@@ -255,6 +277,8 @@ def _rclone(bench, cleanup, target, bucket, expected):
                                endpoint_of(world, target))
     c = str(bench.args.concurrency)
     rlog = bench.subdir('rclone8') + '/rclone.log'
+    world_cpu = WorldCpu(world)
+    world_cpu.start()
     started = time.time()
     proc = rclone.popen('copy', '%s:%s' % (remote, bucket),
                         'src:%s' % container, '--transfers', c,
@@ -264,12 +288,20 @@ def _rclone(bench, cleanup, target, bucket, expected):
         proc.kill()
         return {'seconds': None, 'check': 'timed out'}
     seconds = time.time() - started
+    cluster = world_cpu.stop()
     problem = ('rclone exited %d (see %s)' % (proc.returncode, rlog)
                if proc.returncode else
                _local_check(world, container, expected))
     return {'seconds': None if problem else seconds,
-            'cpu': getattr(proc, 'cpu_seconds', None),
+            'cpu': getattr(proc, 'cpu_seconds', None), 'world_cpu': cluster,
             'check': problem or 'every object'}
+
+
+def _cpu_detail(name, res):
+    cpu = res.get('cpu')
+    return '%s: %s, CPU %s s, the world\'s %.1f s' % (
+        name, res['check'], '%.1f' % cpu if cpu is not None else '?',
+        res.get('world_cpu') or 0.0)
 
 
 def _report(bench, target, n, mib, ours, running, theirs):
@@ -280,18 +312,17 @@ def _report(bench, target, n, mib, ours, running, theirs):
         if res['seconds'] is None:
             R.note('8', '%s, %s, %s: %s' % (what, target, name,
                                              res['check']))
-    rclone = 'rclone: %s%s' % (
-        theirs['check'],
-        ', CPU %.1f s' % theirs['cpu'] if theirs.get('cpu') else '')
+    rclone = _cpu_detail('rclone', theirs)
     if ours['seconds'] is not None:
         R.add('8', target, '%s: swift-s3-migrator --once' % what,
               ours['seconds'], 's',
               'launch of the 4 nodes\' migrators -> the last one exits; '
-              'then the local listing and the multipart ETag checked',
+              'then the local listing and the multipart ETag checked; CPU '
+              'of our processes and of the world (Swift servers and proxy, '
+              'S3 server) meanwhile',
               peer='rclone copy (same concurrency)',
               peer_value=theirs['seconds'],
-              detail='ours: %s, CPU %.1f s; %s' % (ours['check'],
-                                                   ours['cpu'], rclone))
+              detail='%s; %s' % (_cpu_detail('ours', ours), rclone))
     if running['seconds'] is not None:
         R.add('8', target, '%s: migrators running, migration added by '
               'SIGHUP' % what, running['seconds'], 's',
@@ -300,5 +331,4 @@ def _report(bench, target, n, mib, ours, running, theirs):
               'every node\'s pass done; then checked as above',
               peer='rclone copy (same concurrency)',
               peer_value=theirs['seconds'],
-              detail='ours: %s, CPU %.1f s; %s' % (
-                  running['check'], running['cpu'], rclone))
+              detail='%s; %s' % (_cpu_detail('ours', running), rclone))

@@ -29,6 +29,7 @@ writes``.
 import argparse
 import logging
 import logging.handlers
+import os
 import signal
 import sys
 import time
@@ -88,17 +89,73 @@ def make_logger(config, level=None, console=False, name=LOG_NAME,
 
 def install_signal_handlers(daemon, in_flight):
     """SIGTERM/SIGINT: ``daemon.stopping`` (finish what is in flight);
-    SIGHUP: ``daemon.reload_requested``.  For our daemons alike."""
+    SIGHUP: ``daemon.reload_requested``.  Either wakes a daemon sleeping
+    between passes at once (``sleep_between_passes``).  For our daemons
+    alike."""
+    wakeup = daemon.wakeup = Wakeup()
+
     def stop(signum, frame):
         daemon.logger.info('signal %d: finishing %s in flight', signum,
                            in_flight)
         daemon.stopping = True
+        wakeup.ring()
 
     def reload(signum, frame):
         daemon.reload_requested = True
+        wakeup.ring()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, reload)
+
+
+class _Slept(Exception):
+    pass
+
+
+class Wakeup(object):
+    """A pipe that signal handlers write a byte to; a green thread waiting
+    on it wakes at once (the self-pipe trick: a handler cannot touch the
+    hub, an os.write is safe)."""
+
+    def __init__(self):
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def ring(self):
+        try:
+            os.write(self._write, b'!')
+        except OSError:
+            pass   # the pipe is full: a wake-up is pending anyway
+
+    def wait(self, timeout):
+        """Until rung or ``timeout`` seconds have passed."""
+        from eventlet.hubs import trampoline
+        try:
+            trampoline(self._read, read=True, timeout=timeout,
+                       timeout_exc=_Slept)
+        except _Slept:
+            return
+        try:
+            while os.read(self._read, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+
+def sleep_between_passes(daemon, started, interval, clock=time.time):
+    """Until ``interval`` seconds after ``started``, a stop or a reload
+    request."""
+    while not daemon.stopping and not daemon.reload_requested:
+        left = interval - (clock() - started)
+        if left <= 0:
+            return
+        wakeup = getattr(daemon, 'wakeup', None)
+        if wakeup is None:
+            import eventlet
+            eventlet.sleep(min(left, 0.2))
+        else:
+            wakeup.wait(left)
 
 
 class Daemon(object):
@@ -322,14 +379,11 @@ class Daemon(object):
         self.metrics.count(name, 'retries', counters.retries)
 
     def run_forever(self):
-        import eventlet
         while not self.stopping:
             started = time.time()
             self.maybe_reload()
             self.run_once()
-            while not self.stopping and not self.reload_requested and \
-                    time.time() - started < self.config.poll_interval:
-                eventlet.sleep(0.2)
+            sleep_between_passes(self, started, self.config.poll_interval)
 
 
 def parse_args(argv):

@@ -418,14 +418,13 @@ class Migrator(object):
             self.metrics.count(name, metric, now[key] - before[key])
 
     def run_forever(self):
+        from swift_s3_sync.daemon import sleep_between_passes
         while not self.stopping:
             started = self.clock()
             self.maybe_reload()
             self.run_once()
-            while not self.stopping and not self.reload_requested and \
-                    self.clock() - started < self.settings.poll_interval:
-                import eventlet
-                eventlet.sleep(0.2)
+            sleep_between_passes(self, started, self.settings.poll_interval,
+                                 self.clock)
 
 
 def _snapshot(counters):

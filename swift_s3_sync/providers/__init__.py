@@ -19,3 +19,4 @@ def load_all():
     does it at start, so that the first pass after a new mapping or
     migration appears does not wait for the libraries to load."""
     from swift_s3_sync.providers import s3, swift  # noqa: F401
+    s3.warm()
