@@ -113,18 +113,25 @@ class _Slept(Exception):
 
 
 class Wakeup(object):
-    """A pipe that signal handlers write a byte to; a green thread waiting
-    on it wakes at once (the self-pipe trick: a handler cannot touch the
-    hub, an os.write is safe)."""
+    """A pipe a byte is written to when a signal arrives; a green thread
+    waiting on it wakes at once (the self-pipe trick).  Python writes the
+    byte itself (``signal.set_wakeup_fd``) in whichever thread the kernel
+    delivered the signal to: a signal that lands in a native thread
+    (eventlet's thread pool) would otherwise wait for the main thread's
+    next wake-up to run its handler, up to the whole sleep."""
 
     def __init__(self):
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
+        try:
+            signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+        except ValueError:
+            pass   # not the main thread: the handlers' ring() still works
 
     def ring(self):
         try:
-            os.write(self._write, b'!')
+            _unpatched_os().write(self._write, b'!')
         except OSError:
             pass   # the pipe is full: a wake-up is pending anyway
 
@@ -137,10 +144,18 @@ class Wakeup(object):
         except _Slept:
             return
         try:
-            while os.read(self._read, 512):
+            while _unpatched_os().read(self._read, 512):
                 pass
         except BlockingIOError:
             pass
+
+
+def _unpatched_os():
+    """os as it is without eventlet: a signal handler runs in the hub,
+    where eventlet's os.write may not wait, and an empty pipe must answer
+    EAGAIN rather than wait for the next byte."""
+    import eventlet.patcher
+    return eventlet.patcher.original('os')
 
 
 def sleep_between_passes(daemon, started, interval, clock=time.time):

@@ -172,9 +172,12 @@ class Migrator(object):
                              if k[0] == key[0] and k not in self._derived),
                             None)
                 if base is None:
+                    # Every worker may be reading the parts of a large
+                    # object, part_workers at a time.
                     made = source.source_provider(
                         migration, bucket, container, self.logger,
-                        max_connections=self.settings.workers)
+                        max_connections=self.settings.workers *
+                        max(1, self.settings.part_workers))
                 else:
                     made = source.derived_provider(base, migration, bucket,
                                                    container)

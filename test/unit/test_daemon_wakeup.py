@@ -24,6 +24,7 @@ class TestSleepBetweenPasses(unittest.TestCase):
     def tearDown(self):
         for sig, handler in self.saved.items():
             signal.signal(sig, handler)
+        signal.set_wakeup_fd(-1)
 
     def sleep(self, interval):
         started = time.time()
@@ -35,6 +36,22 @@ class TestSleepBetweenPasses(unittest.TestCase):
         slept = self.sleep(30)
         self.assertTrue(self.daemon.reload_requested)
         self.assertFalse(self.daemon.stopping)
+        self.assertLess(slept, 1)
+
+    def test_a_signal_landing_in_a_native_thread_wakes_it_too(self):
+        # The kernel may hand a process signal to any thread, e.g. one of
+        # eventlet's pool; the main thread, asleep in the hub, must wake.
+        threading = eventlet.patcher.original('threading')
+        real_time = eventlet.patcher.original('time')
+
+        def send_to_myself():
+            real_time.sleep(0.1)
+            signal.pthread_kill(threading.get_ident(), signal.SIGHUP)
+        thread = threading.Thread(target=send_to_myself)
+        thread.start()
+        slept = self.sleep(30)
+        thread.join()
+        self.assertTrue(self.daemon.reload_requested)
         self.assertLess(slept, 1)
 
     def test_sigterm_wakes_the_sleeper_at_once(self):
