@@ -312,23 +312,20 @@ def _report(bench, target, n, mib, ours, running, theirs):
         if res['seconds'] is None:
             R.note('8', '%s, %s, %s: %s' % (what, target, name,
                                              res['check']))
-    rclone = _cpu_detail('rclone', theirs)
-    if ours['seconds'] is not None:
-        R.add('8', target, '%s: swift-s3-migrator --once' % what,
-              ours['seconds'], 's',
-              'launch of the 4 nodes\' migrators -> the last one exits; '
-              'then the local listing and the multipart ETag checked; CPU '
-              'of our processes and of the world (Swift servers and proxy, '
-              'S3 server) meanwhile',
-              peer='rclone copy (same concurrency)',
-              peer_value=theirs['seconds'],
-              detail='%s; %s' % (_cpu_detail('ours', ours), rclone))
-    if running['seconds'] is not None:
-        R.add('8', target, '%s: migrators running, migration added by '
-              'SIGHUP' % what, running['seconds'], 's',
-              'the 4 nodes\' migrators through an empty first pass; the '
-              'migration written into their config and SIGHUP sent -> '
-              'every node\'s pass done; then checked as above',
-              peer='rclone copy (same concurrency)',
-              peer_value=theirs['seconds'],
-              detail='%s; %s' % (_cpu_detail('ours', running), rclone))
+    forms = (
+        (ours, 'swift-s3-migrator --once',
+         'launch of the 4 nodes\' migrators -> the last one exits; then the '
+         'local listing and the multipart ETag checked; CPU of our '
+         'processes and of the world (Swift servers and proxy, S3 server) '
+         'meanwhile'),
+        (running, 'migrators running, migration added by SIGHUP',
+         'the 4 nodes\' migrators through an empty first pass; the '
+         'migration written into their config and SIGHUP sent -> every '
+         'node\'s pass done; then checked as above'))
+    for res, form, how in forms:
+        if res['seconds'] is not None:
+            R.add('8', target, '%s: %s' % (what, form), res['seconds'], 's',
+                  how, peer='rclone copy (same concurrency)',
+                  peer_value=theirs['seconds'],
+                  detail='%s; %s' % (_cpu_detail('ours', res),
+                                     _cpu_detail('rclone', theirs)))

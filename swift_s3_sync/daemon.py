@@ -431,8 +431,11 @@ def main(argv=None):
         return 2
     green()
     logger = make_logger(config, args.log_level, args.console)
-    from swift_s3_sync.providers import load_all
-    load_all()
+    if not args.once:
+        # A long-running daemon loads its providers' libraries now; a
+        # single pass loads only those it needs, when it needs them.
+        from swift_s3_sync.providers import load_all
+        load_all()
     daemon = Daemon(args.config, config, logger)
     daemon.install_signal_handlers()
     logger.info('started: %d mappings, devices %s', len(config.mappings),
