@@ -33,6 +33,7 @@ from bench.common import (
 from bench.peers import Rclone
 from bench.running import cpu_seconds, reap
 from localworld import procs
+from swift_s3_sync.migrator.local import segment_container
 
 MPU_NAME = 'big/mpu.bin'
 PART = 5 * MiB
@@ -133,6 +134,13 @@ def _local_check(world, container, expected, mpu_etag=None):
     return ''
 
 
+def _remove_afterwards(cleanup, world, container):
+    """The local container a migration fills, and the one its large
+    objects' segments go to."""
+    for name in (container, segment_container(container)):
+        cleanup.add(delete_source_container, world, name)
+
+
 def _node_configs(bench, target, bucket, container, work_dir,
                   with_migration=True):
     world = bench.world
@@ -168,7 +176,7 @@ def _node_configs(bench, target, bucket, container, work_dir,
 def _ours(bench, cleanup, target, bucket, expected, mpu_etag):
     world = bench.world
     container = unique('s8ours')
-    cleanup.add(delete_source_container, world, container)
+    _remove_afterwards(cleanup, world, container)
     work_dir = bench.subdir(unique('s8-%s' % target))
     configs = _node_configs(bench, target, bucket, container, work_dir)
     world_cpu = WorldCpu(world)
@@ -201,7 +209,7 @@ def _ours(bench, cleanup, target, bucket, expected, mpu_etag):
 def _ours_running(bench, cleanup, target, bucket, expected, mpu_etag):
     world = bench.world
     container = unique('s8run')
-    cleanup.add(delete_source_container, world, container)
+    _remove_afterwards(cleanup, world, container)
     work_dir = bench.subdir(unique('s8r-%s' % target))
     configs = _node_configs(bench, target, bucket, container, work_dir,
                             with_migration=False)

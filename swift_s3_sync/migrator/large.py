@@ -266,8 +266,9 @@ def run_all(calls, workers):
 
 
 def upload_pieces(dest, pieces, workers):
-    """Write each Piece as a segment, ``workers`` at a time; dicts in
-    ``pieces`` are manifest entries kept as they are (SLO inline data).
+    """Write each Piece as its segments, ``workers`` Pieces at a time;
+    dicts in ``pieces`` are manifest entries kept as they are (SLO inline
+    data).
     Returns the manifest entries in order.  If any piece fails, the others
     are cancelled, every segment written is deleted and the first error is
     raised."""
