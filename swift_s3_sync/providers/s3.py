@@ -32,6 +32,7 @@ Expires and the conditional GET headers go out as raw headers: boto3 models
 them as timestamps and would rewrite values it cannot parse.
 """
 import base64
+import datetime
 import logging
 import re
 import threading
@@ -42,6 +43,7 @@ import botocore.config
 import botocore.exceptions
 import botocore.handlers
 import botocore.session
+import botocore.utils
 
 from swift_s3_sync.providers import s3_metadata as meta
 from swift_s3_sync.providers import s3_multipart as multipart
@@ -124,15 +126,37 @@ _SHARED_LOCK = threading.Lock()
 _shared = {}   # 'core': a botocore session, 'session': boto3's over it
 
 
+def fast_timestamp(value):
+    """The timestamps S3 sends (ISO 8601 in listings, RFC 1123 in
+    headers) parsed without dateutil, which costs a tenth of a GET's CPU
+    in botocore; anything else goes to botocore's own parser."""
+    if isinstance(value, str):
+        try:
+            if value.endswith(' GMT'):
+                return parsedate_to_datetime(value)
+            if value.endswith('Z') and 'T' in value:
+                return datetime.datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            pass
+    return botocore.utils.parse_timestamp(value)
+
+
+def _boto3_session(**options):
+    """A boto3 session over a botocore session of its own, parsing
+    timestamps with fast_timestamp."""
+    core = botocore.session.get_session()
+    core.get_component('response_parser_factory').set_parser_defaults(
+        timestamp_parser=fast_timestamp)
+    return core, boto3.session.Session(botocore_session=core, **options)
+
+
 def _session_for_keys():
     """One boto3 session for every client made with keys from the config:
     the S3 service model is read once per process instead of once per
     client (about 50 ms of CPU each)."""
     with _SHARED_LOCK:
         if not _shared:
-            core = botocore.session.get_session()
-            _shared['core'] = core
-            _shared['session'] = boto3.session.Session(botocore_session=core)
+            _shared['core'], _shared['session'] = _boto3_session()
         return _shared['session']
 
 
@@ -208,7 +232,7 @@ class S3Provider(Provider):
             # No keys in the mapping: boto3's default chain (environment,
             # shared credentials/config files with aws_profile, instance or
             # container role), in a session of its own.
-            session = boto3.session.Session(
+            _, session = _boto3_session(
                 profile_name=getattr(m, 'aws_profile', None),
                 region_name=m.aws_region or 'us-east-1')
         else:

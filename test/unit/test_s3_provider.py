@@ -797,3 +797,40 @@ class TestProviderFor(unittest.TestCase):
             SwiftProvider)
         with self.assertRaises(ValueError):
             provider_for(make_mapping(protocol='ftp'))
+
+
+class TestFastTimestamps(unittest.TestCase):
+    """The timestamp parser our clients use gives botocore's instants."""
+
+    def test_same_instants_as_botocore(self):
+        from botocore.utils import parse_timestamp
+        from swift_s3_sync.providers.s3 import fast_timestamp
+        for value in ('2026-12-03T15:00:00.123Z', '2026-12-03T15:00:00Z',
+                      '2026-12-03T15:00:00.000001Z',
+                      'Thu, 03 Dec 2026 15:00:00 GMT',
+                      'Mon, 01 Jan 2024 00:00:59 GMT'):
+            fast = fast_timestamp(value)
+            self.assertIsNotNone(fast.tzinfo, value)
+            self.assertEqual(parse_timestamp(value).timestamp(),
+                             fast.timestamp(), value)
+
+    def test_other_forms_go_to_botocore(self):
+        from swift_s3_sync.providers.s3 import fast_timestamp
+        for value in (1796310000, '1796310000', '2026-12-03 15:00:00+00:00',
+                      'Thursday, 03-Dec-26 15:00:00 GMT'):
+            self.assertEqual(datetime.datetime(2026, 12, 3, 15, 0,
+                                               tzinfo=datetime.timezone.utc)
+                             .timestamp(),
+                             fast_timestamp(value).timestamp(), value)
+
+    def test_clients_parse_with_it(self):
+        mapping = types.SimpleNamespace(
+            aws_identity='id', aws_secret='secret', aws_session_token=None,
+            aws_region=None, aws_endpoint='http://127.0.0.1:1',
+            aws_bucket='b', is_aws=lambda: False, is_google=lambda: False)
+        S3Provider(mapping).client   # made: the shared session exists
+        from swift_s3_sync.providers import s3
+        factory = s3._shared['core'].get_component(
+            'response_parser_factory')
+        self.assertIs(s3.fast_timestamp,
+                      factory.create_parser('rest-xml')._timestamp_parser)
