@@ -18,5 +18,5 @@ def load_all():
     """Import every provider's module (boto3, swiftclient) now: a daemon
     does it at start, so that the first pass after a new mapping or
     migration appears does not wait for the libraries to load."""
-    from swift_s3_sync.providers import s3, swift  # noqa: F401
-    s3.warm()
+    from swift_s3_sync.providers import s3, s3_client, swift  # noqa: F401
+    s3_client.warm()

@@ -182,15 +182,27 @@ def remove_container(conn, container):
         _, listing = conn.get_container(container, full_listing=True,
                                         headers=bypass)
         for entry in listing:
-            try:
-                conn.delete_object(container, entry['name'], headers=bypass)
-            except swiftclient.ClientException as err:
-                if err.http_status != 404:
-                    raise
+            _delete_object(conn, container, entry['name'], bypass)
         conn.delete_container(container)
     except swiftclient.ClientException as err:
         if err.http_status != 404:
             raise
+
+
+def _delete_object(conn, container, name, headers, tries=4):
+    """A DELETE that waits out an object dated up to a second ahead (a
+    migrated copy keeps its source's Last-Modified, which s3api rounds up
+    to the next second): Swift answers 409 until the clock passes it."""
+    for attempt in range(tries):
+        try:
+            conn.delete_object(container, name, headers=headers)
+            return
+        except swiftclient.ClientException as err:
+            if err.http_status == 404:
+                return
+            if err.http_status != 409 or attempt == tries - 1:
+                raise
+            time.sleep(0.5)
 
 
 def put_slo(conn, container, segments, name, pieces, headers=None):

@@ -804,7 +804,7 @@ class TestFastTimestamps(unittest.TestCase):
 
     def test_same_instants_as_botocore(self):
         from botocore.utils import parse_timestamp
-        from swift_s3_sync.providers.s3 import fast_timestamp
+        from swift_s3_sync.providers.s3_client import fast_timestamp
         for value in ('2026-12-03T15:00:00.123Z', '2026-12-03T15:00:00Z',
                       '2026-12-03T15:00:00.000001Z',
                       'Thu, 03 Dec 2026 15:00:00 GMT',
@@ -815,7 +815,7 @@ class TestFastTimestamps(unittest.TestCase):
                              fast.timestamp(), value)
 
     def test_other_forms_go_to_botocore(self):
-        from swift_s3_sync.providers.s3 import fast_timestamp
+        from swift_s3_sync.providers.s3_client import fast_timestamp
         for value in (1796310000, '1796310000', '2026-12-03 15:00:00+00:00',
                       'Thursday, 03-Dec-26 15:00:00 GMT'):
             self.assertEqual(datetime.datetime(2026, 12, 3, 15, 0,
@@ -829,8 +829,8 @@ class TestFastTimestamps(unittest.TestCase):
             aws_region=None, aws_endpoint='http://127.0.0.1:1',
             aws_bucket='b', is_aws=lambda: False, is_google=lambda: False)
         S3Provider(mapping).client   # made: the shared session exists
-        from swift_s3_sync.providers import s3
-        factory = s3._shared['core'].get_component(
+        from swift_s3_sync.providers import s3_client
+        factory = s3_client._shared['core'].get_component(
             'response_parser_factory')
-        self.assertIs(s3.fast_timestamp,
+        self.assertIs(s3_client.fast_timestamp,
                       factory.create_parser('rest-xml')._timestamp_parser)
