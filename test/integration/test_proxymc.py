@@ -70,13 +70,14 @@ def proxymc_log(world):
     return os.path.join(world['world_dir'], 'logs', 'proxymc.log')
 
 
-def wait_for_log(path, offset, text, timeout=15):
-    """Wait until proxymc logged ``text`` after ``offset`` of its log."""
+def wait_for_log(path, offset, text, timeout=15, count=1):
+    """Wait until proxymc logged ``text`` (``count`` times: once per
+    worker for a reload) after ``offset`` of its log."""
     deadline = time.time() + timeout
     while True:
         with open(path, 'rb') as f:
             f.seek(offset)
-            if text in f.read().decode('utf-8', 'replace'):
+            if f.read().decode('utf-8', 'replace').count(text) >= count:
                 return
         if time.time() > deadline:
             raise AssertionError('proxymc did not log %r in %d s' % (

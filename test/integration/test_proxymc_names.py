@@ -93,7 +93,9 @@ class NamesWorld(ProxyMCWorld):
         write_atomically(self.own.server.sync_conf_path(),
                          json_config(mappings, self.own.dir))
         write_shunt_config(self.world, mappings)
-        wait_for_log(log, offset, '%d mapping(s)' % len(mappings))
+        # Every worker reloads on its own: all of them must serve these.
+        wait_for_log(log, offset, '%d mapping(s)' % len(mappings),
+                     count=self.own.server.default_options['workers'])
 
 
 class ReservedMetadataTests(object):
