@@ -431,11 +431,8 @@ def main(argv=None):
         return 2
     green()
     logger = make_logger(config, args.log_level, args.console)
-    if not args.once:
-        # A long-running daemon loads its providers' libraries now; a
-        # single pass loads only those it needs, when it needs them.
-        from swift_s3_sync.providers import load_all
-        load_all()
+    from swift_s3_sync.providers import preload
+    preload(args.once)
     daemon = Daemon(args.config, config, logger)
     daemon.install_signal_handlers()
     logger.info('started: %d mappings, devices %s', len(config.mappings),

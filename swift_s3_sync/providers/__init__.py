@@ -14,9 +14,12 @@ def provider_for(mapping, logger=None, **options):
     raise ValueError('unknown protocol %r' % (protocol,))
 
 
-def load_all():
-    """Import every provider's module (boto3, swiftclient) now: a daemon
-    does it at start, so that the first pass after a new mapping or
-    migration appears does not wait for the libraries to load."""
+def preload(once):
+    """A long-running daemon imports every provider's module (boto3,
+    swiftclient) and reads the S3 model at start, so that the first pass
+    after a new mapping or migration appears does not wait for them; a
+    single pass (``once``) loads only what it needs, when it needs it."""
+    if once:
+        return
     from swift_s3_sync.providers import s3, s3_client, swift  # noqa: F401
     s3_client.warm()
