@@ -49,9 +49,28 @@ class ChangedWhileReading(LocalError):
     """The bytes read did not match the ETag: the object was overwritten."""
 
 
-def make_internal_client(swift_dir, conf_path=None, user_agent='swift-s3-sync'):
+class _AsOwner(object):
+    """Has the in-process proxy treat every request as the account
+    owner's: only then does it keep ACL headers (X-Container-Read/-Write)
+    on a container PUT or POST and show them on a HEAD."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, env, start_response):
+        env['swift_owner'] = True
+        return self.app(env, start_response)
+
+
+def make_internal_client(swift_dir, conf_path=None, user_agent='swift-s3-sync',
+                         owner=False):
+    """An InternalClient; ``owner``: its requests may set and read ACLs
+    (the migrator's, which copies them from a Swift source)."""
     conf = conf_path or ConfigString(BUILTIN_CONF % {'swift_dir': swift_dir})
-    return InternalClient(conf, user_agent, request_tries=3)
+    client = InternalClient(conf, user_agent, request_tries=3)
+    if owner:
+        client.app = _AsOwner(client.app)
+    return client
 
 
 def object_timestamp(headers):

@@ -149,7 +149,7 @@ class Migrator(object):
         from swift_s3_sync.migrator.local import LocalStore
         return LocalStore(make_internal_client(
             config.swift_dir, config.internal_client_conf_path,
-            user_agent='swift-s3-migrator'))
+            user_agent='swift-s3-migrator', owner=True))
 
     def _close_providers(self):
         for key, provider in self.providers.items():
@@ -214,12 +214,14 @@ class Migrator(object):
         return share_from_ring(self._locator.ring, account, container,
                                self._locator._is_mine)
 
-    def _job(self, migration, bucket, container, every_bucket=False):
+    def _job(self, migration, bucket, container, every_bucket=False,
+             follow_segments=True):
         """The Job of a migration's ``bucket`` into local ``container`` on
         this node, or None when the node holds no replica of it.  For
         ``every_bucket`` ("/*") the local container is created (if it is
         not there) before anything is copied, so empty buckets have one
-        too."""
+        too.  ``follow_segments``: its ``_segments`` container follows the
+        source container's ACLs (not when it is a source bucket itself)."""
         from swift_s3_sync.migrator.runner import ContainerMigration
         from swift_s3_sync.migrator.split import Walks
         share = self._share(migration.account, container)
@@ -241,7 +243,7 @@ class Migrator(object):
                           self.config.retry_max_delay),
             source_container=container, clock=self.clock,
             copy_options=self._copy_options(migration, headers),
-            container_headers=headers)
+            container_headers=headers, follow_segments=follow_segments)
         runner.stopping = lambda: self.stopping
         if every_bucket and runner.ensure_container():
             self.logger.info('%s: created local container %s/%s',
@@ -262,9 +264,12 @@ class Migrator(object):
         source into the local container of the same name, each split
         across the nodes by that container's ring."""
         from swift_s3_sync.migrator import source
-        from swift_s3_sync.migrator.local import is_valid_container
+        from swift_s3_sync.migrator.local import is_valid_container, \
+            segment_container
         jobs, valid, skipped = [], [], False
-        for bucket in source.list_buckets(self.provider(migration, '', '')):
+        buckets = source.list_buckets(self.provider(migration, '', ''))
+        names = set(buckets)
+        for bucket in buckets:
             problem = is_valid_container(bucket)
             if problem:
                 self.logger.error('%s: bucket %r skipped: %s',
@@ -273,7 +278,9 @@ class Migrator(object):
                 continue
             valid.append(bucket)
             try:
-                job = self._job(migration, bucket, bucket, every_bucket=True)
+                job = self._job(
+                    migration, bucket, bucket, every_bucket=True,
+                    follow_segments=segment_container(bucket) not in names)
             except Exception as err:
                 self.logger.error('%s: %s: skipped this pass: %s',
                                   migration.label, bucket, err)
@@ -318,7 +325,7 @@ class Migrator(object):
 
     def _copy_options(self, migration, container_headers=None):
         from swift_s3_sync.migrator.copier import CopyOptions
-        from swift_s3_sync.migrator.source import ACL_HEADERS
+        from swift_s3_sync.migrator.source import acl_headers
 
         def open_source(bucket):
             # SLO and DLO segments of a Swift source: its other containers.
@@ -329,8 +336,7 @@ class Migrator(object):
             # Readers the ACL lets in must be able to read the segments of
             # large objects too.
             def segments_headers():
-                return {k: v for k, v in container_headers().items()
-                        if k in ACL_HEADERS}
+                return acl_headers(container_headers())
         return CopyOptions(
             swift_source=migration.protocol == 'swift',
             open_source=open_source,

@@ -9,11 +9,19 @@ says "this is still the migrator's copy": only such objects are deleted
 when the source no longer has them.  Clients cannot set or see it through
 a proxy (the gatekeeper removes sysmeta), only internal clients can.
 
+Metadata and ACLs the migrator sets on a container (the account) from a
+Swift source are recorded in the sysmeta ``X-Container-Sysmeta-Swift-S3-
+Migrator-Followed`` (``X-Account-...``): a short digest of each name and
+value it set.  When the source no longer has one, the local value is
+removed if it is still the one the migrator set; a value a client changed
+or added locally is never removed.
+
 Large objects keep their pieces in ``<container>_segments`` as
 ``<name>/<source timestamp>/<index:08d>`` (see ``large``); the store
 deletes the segments of a name with its manifest, and those of older
 versions once a new manifest is in place.
 """
+import hashlib
 import json
 import re
 
@@ -46,6 +54,25 @@ def is_our_segment_name(name):
 DELETED = 'deleted'
 KEPT = 'kept'          # written or changed by a client: never deleted
 ABSENT = 'absent'
+
+
+# Sysmeta recording what follow_headers() set, per kind of path.
+FOLLOWED = {'container': 'X-Container-Sysmeta-Swift-S3-Migrator-Followed',
+            'account': 'X-Account-Sysmeta-Swift-S3-Migrator-Followed'}
+
+
+def _followed_digest(name, value):
+    """8 hex digits of a header as set from the source: enough to tell
+    whether a local value is still the one set (not a client's), and 90
+    of them fit a header line."""
+    data = '%s\n%s' % (name.lower(), value)
+    return hashlib.md5(data.encode('utf-8', 'surrogateescape')).hexdigest()[:8]
+
+
+def followed_record(wanted):
+    """The FOLLOWED value for the source headers ``wanted``."""
+    return ','.join(sorted(_followed_digest(k, v) for k, v in wanted.items()
+                           if v))
 
 
 MAX_CONTAINER_NAME_BYTES = 256   # Swift's default constraint
@@ -126,9 +153,11 @@ class LocalStore(object):
         try:
             exists = self.client.container_exists(account, container)
             if not exists:
-                extra = headers() if callable(headers) else headers
-                put_headers = {k: str_to_wsgi(v)
-                               for k, v in (extra or {}).items()}
+                extra = (headers() if callable(headers) else headers) or {}
+                put_headers = {k: str_to_wsgi(v) for k, v in extra.items()}
+                if extra:
+                    put_headers[FOLLOWED['container']] = \
+                        followed_record(extra)
                 if storage_policy:
                     put_headers['X-Storage-Policy'] = storage_policy
                 self.client.make_request(
@@ -142,29 +171,49 @@ class LocalStore(object):
         return created
 
     def follow_headers(self, account, container, wanted):
-        """Give the local container (the account with ``container`` None)
-        the ``wanted`` metadata and ACL values of the source; other local
-        metadata (clients may add their own) is kept.  A container that is
-        not there is left alone (it gets them when created).  Returns the
-        names changed."""
-        return self._set_changed(account, container, wanted) or []
+        """Bring the ``wanted`` metadata and ACL values of the source onto
+        the local container (the account with ``container`` None), the
+        newer change winning as for objects: a value the source changed
+        since the migrator last set it is set; one it removed goes if the
+        local value is still the one the migrator set (see FOLLOWED); a
+        value clients added, changed or removed locally since is left as
+        it is.  A container that is not there is left alone (it gets them
+        when created).  Returns the names changed, a removed one as
+        ``"<name> (removed)"``."""
+        record = FOLLOWED['container' if container else 'account'].lower()
+        names = {k.lower() for k in wanted}
+
+        def changes(current):
+            ours = set(current.get(record, '').split(','))
+            posted = {name: '' for name, value in current.items()
+                      if name not in names and '-sysmeta-' not in name
+                      and value and _followed_digest(name, value) in ours}
+            posted.update((k, v) for k, v in wanted.items()
+                          if _followed_digest(k, v) not in ours)
+            posted[record] = followed_record(wanted)
+            return posted
+        posted = self._post_changes(account, container, changes) or {}
+        return sorted(name if value else '%s (removed)' % name
+                      for name, value in posted.items() if name != record)
 
     def mark_migrated(self, account, container, indexes, mark):
         """Set the migrated mark of each replica index in ``indexes`` to
         ``mark`` (None: remove it); a container that is not there is left
         alone."""
-        self._set_changed(account, container, {
-            done.container_mark_name(i): mark or '' for i in indexes})
+        marks = {done.container_mark_name(i): mark or '' for i in indexes}
+        self._post_changes(account, container, lambda current: marks)
 
     def mark_account_migrated(self, account, mark):
         """Set the account's ``"/*"`` mark (None: remove it)."""
-        self._set_changed(account, None, {done.ACCOUNT_MARK: mark or ''})
+        self._post_changes(account, None,
+                           lambda current: {done.ACCOUNT_MARK: mark or ''})
 
-    def _set_changed(self, account, container, wanted):
+    def _post_changes(self, account, container, changes):
         """One HEAD of the container (the account with ``container``
-        None), then one POST of the ``wanted`` headers whose values differ
-        ('' removes one), if any.  Returns the names posted, or None when
-        the container is not there."""
+        None), then one POST of the headers ``changes(current headers)``
+        returns whose values differ ('' removes one), if any.  Returns
+        what was posted (lower-case names), or None when the container is
+        not there."""
         path = self.client.make_path(account, container) if container \
             else self.client.make_path(account)
         where = '/'.join(filter(None, (account, container)))
@@ -174,15 +223,15 @@ class LocalStore(object):
                 return None
             current = {k.lower(): wsgi_to_str(v)
                        for k, v in resp.headers.items()}
-            changed = {k: v for k, v in wanted.items()
-                       if current.get(k.lower(), '') != v}
-            if changed:
+            posted = {k.lower(): v for k, v in changes(current).items()
+                      if current.get(k.lower(), '') != v}
+            if posted:
                 self.client.make_request(
                     'POST', path, {k: str_to_wsgi(v)
-                                   for k, v in changed.items()}, (2,))
+                                   for k, v in posted.items()}, (2,))
         except UnexpectedResponse as err:
             raise LocalError('updating %s: %s' % (where, err))
-        return sorted(changed)
+        return posted
 
     def all_containers_exist(self, account, containers):
         """True when every one of ``containers`` exists locally (a HEAD for

@@ -29,7 +29,7 @@ import time
 from swift_s3_sync.local_swift import LocalError
 from swift_s3_sync.migrator import copier, done, plan
 from swift_s3_sync.migrator.local import DELETED, KEPT, SEGMENTS_SUFFIX, \
-    is_our_segment_name
+    is_our_segment_name, segment_container
 from swift_s3_sync.providers.base import RemoteError
 
 
@@ -52,7 +52,8 @@ class ContainerMigration(object):
     def __init__(self, migration, provider, store, container, share, walks,
                  progress, pool, logger, items_chunk=1000,
                  retry_delays=(5, 300), source_container=None,
-                 clock=time.time, copy_options=None, container_headers=None):
+                 clock=time.time, copy_options=None, container_headers=None,
+                 follow_segments=True):
         self.migration = migration
         self.provider = provider
         self.store = store
@@ -72,6 +73,9 @@ class ContainerMigration(object):
         # Headers (a callable) the local container gets if the migrator
         # creates it: a Swift source's container metadata and ACLs.
         self.container_headers = container_headers
+        # Whether the ACLs go on to the container's "_segments" container
+        # too (not when that is a container of the source's own).
+        self.follow_segments = follow_segments
         self.counters = Counters()
         # Set by the daemon on SIGTERM: objects not started yet are left,
         # and the page's marker does not move past them.
@@ -125,21 +129,29 @@ class ContainerMigration(object):
 
     def _follow_container_headers(self):
         """At the start of a sweep: a Swift source's container metadata and
-        ACLs, changed since the local container was made, are set on it
-        too (one HEAD each side; a POST only when they differ)."""
+        ACLs, changed or removed since they were set locally, are followed
+        on the local container, and the ACLs on its ``_segments``
+        container (one HEAD of the source, one of each local container; a
+        POST only when something changed; see LocalStore.follow_headers)."""
         if self.container_headers is None:
             return
+        from swift_s3_sync.migrator.source import acl_headers
         try:
-            changed = self.store.follow_headers(
-                self.account, self.container, self.container_headers())
+            source = self.container_headers()
+            self._follow(self.container, source)
+            if self.follow_segments:
+                self._follow(segment_container(self.container),
+                             acl_headers(source))
         except Exception as err:   # the copies must go on regardless
             self.logger.warning('%s: %s: container metadata not followed: '
                                 '%s', self.migration.label, self.container,
                                 err)
-            return
+
+    def _follow(self, container, wanted):
+        changed = self.store.follow_headers(self.account, container, wanted)
         if changed:
             self.logger.info('%s: %s: followed the source\'s %s',
-                             self.migration.label, self.container,
+                             self.migration.label, container,
                              ', '.join(changed))
 
     def _mark_share(self):

@@ -96,6 +96,13 @@ def container_headers(provider, container):
                 name in ACL_HEADERS) and value}
 
 
+def acl_headers(headers):
+    """The read/write ACLs among a source container's ``headers``: what
+    the ``_segments`` container of its large objects gets too (a reader
+    the ACL lets in must be able to read the segments)."""
+    return {k: v for k, v in headers.items() if k in ACL_HEADERS}
+
+
 ACCOUNT_META_PREFIX = 'x-account-meta-'
 
 

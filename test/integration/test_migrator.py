@@ -22,7 +22,10 @@ import shutil
 import tempfile
 import time
 import unittest
+import urllib.error
+import urllib.request
 import uuid
+from urllib.parse import quote
 
 import boto3
 import botocore.config
@@ -252,12 +255,9 @@ class MigratorWorld(unittest.TestCase):
 
     def migrator(self, node, migrations):
         from swift_s3_sync.migrator.daemon import Migrator
-        from swift_s3_sync.migrator.local import LocalStore
-        from swift_s3_sync.local_swift import make_internal_client
         config = self.node_config(node, migrations)
         if node not in self.stores:   # one in-process proxy per node
-            self.stores[node] = LocalStore(make_internal_client(
-                config.swift_dir, user_agent='swift-s3-migrator'))
+            self.stores[node] = Migrator._make_store(config)
         store = CountingStore(self.stores[node], self.counts)
 
         def providers(migration, bucket, container):
@@ -594,6 +594,61 @@ class TestMigrateFromSwift(MigratorWorld):
         puts = self.counts['PUT']
         self.run_pass(self.migrations)
         self.assertEqual(puts, self.counts['PUT'])
+
+
+    def test_container_metadata_and_acls_follow_the_source(self):
+        source = SwiftSource(self.world)
+        self.sources.append(source)
+        conn, segs = source.conn, source.bucket + '_segs'
+        conn.put_container(segs)
+        self.addCleanup(remove_container, conn, segs)
+        conn.post_container(source.bucket, {
+            'X-Container-Meta-Colour': 'bl\u00fc',
+            'X-Container-Meta-Size': 'big',
+            'X-Container-Read': '.r:*,.rlistings'})
+        source.put(0)
+        put_slo(conn, source.bucket, segs, 'large', [b'one ' * 100])
+        self.migrations = [source.migration(self.account, self.container)]
+        total = self.run_pass(self.migrations)
+        self.assertEqual(2, total.get('copied'), (total, self.failures()))
+        headers = self.local.head_container(self.container)
+        self.assertEqual('bl\u00fc',
+                         _decoded(headers['x-container-meta-colour']))
+        self.assertEqual('.r:*,.rlistings', headers['x-container-read'])
+        segments = self.container + '_segments'
+        self.assertEqual('.r:*,.rlistings',
+                         self.local.head_container(segments)[
+                             'x-container-read'])
+        self.assertEqual(200, self.anonymous_get(self.container,
+                                                 object_name(0)))
+        # A client here changes one value and adds one; the source
+        # revokes the public read and drops a value.
+        self.local.post_container(self.container, {
+            'X-Container-Meta-Size': 'small', 'X-Container-Meta-Mine': 'yes'})
+        conn.post_container(source.bucket, {'X-Container-Read': '',
+                                            'X-Container-Meta-Colour': ''})
+        self.run_pass(self.migrations)
+        headers = self.local.head_container(self.container)
+        self.assertNotIn('x-container-read', headers)
+        self.assertNotIn('x-container-meta-colour', headers)
+        self.assertEqual('small', headers['x-container-meta-size'])
+        self.assertEqual('yes', headers['x-container-meta-mine'])
+        self.assertNotIn('x-container-read',
+                         self.local.head_container(segments))
+        self.assertEqual(401, self.anonymous_get(self.container,
+                                                 object_name(0)))
+        self.assertEqual(401, self.anonymous_get(segments, ''))
+
+    def anonymous_get(self, container, name):
+        """The status of a GET without a token through the source proxy."""
+        url = '%s/%s' % (self.local.url, quote(container))
+        if name:
+            url += '/' + quote(name)
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                return resp.status
+        except urllib.error.HTTPError as err:
+            return err.code
 
 
 class TestMigrateEveryBucket(MigratorWorld):

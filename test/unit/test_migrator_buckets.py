@@ -9,7 +9,8 @@ import unittest
 
 from swift_s3_sync.config import parse_config
 from swift_s3_sync.migrator import daemon, source
-from swift_s3_sync.migrator.local import LocalStore
+from swift_s3_sync.migrator.local import FOLLOWED, LocalStore, \
+    followed_record
 from swift_s3_sync.providers.base import RemoteError
 from test.unit.test_migrator_copy import NOW, FakeSource, FakeSwift, Logger
 
@@ -244,11 +245,13 @@ class TestEveryContainerOfSwift(EveryBucketTestCase):
         self.bucket('pics')
         self.migrator(self.config(dict(SWIFT_ALL, storage_policy='gold')))\
             .run_once()
-        self.assertEqual({'X-Storage-Policy': 'gold',
-                          'x-container-meta-colour': 'bl\u00fc',
-                          'x-container-read': '.r:*,.rlistings',
-                          'x-container-write': 'AUTH_other'},
-                         self.swift.container_headers[('AUTH_test', 'docs')])
+        docs = {'x-container-meta-colour': 'bl\u00fc',
+                'x-container-read': '.r:*,.rlistings',
+                'x-container-write': 'AUTH_other'}
+        self.assertEqual(dict(docs, **{
+            'X-Storage-Policy': 'gold',
+            FOLLOWED['container']: followed_record(docs)}),
+            self.swift.container_headers[('AUTH_test', 'docs')])
         self.assertEqual({'X-Storage-Policy': 'gold'},
                          self.swift.container_headers[('AUTH_test', 'pics')])
         self.assertEqual(['readme'], self.local_names('docs'))
@@ -280,6 +283,93 @@ class TestEveryContainerOfSwift(EveryBucketTestCase):
         self.assertEqual(len(posts) + 1, len(
             [r for r in self.swift.requests if r[0] == 'POST']))
 
+    def test_removed_at_the_source_removed_here_unless_changed_here(self):
+        self.sources[''] = BucketLister(['docs'], headers={'docs': {
+            'x-container-meta-colour': 'blue',
+            'x-container-meta-size': 'big',
+            'x-container-meta-owner': 'ops',
+            'x-container-read': '.r:*,.rlistings'}},
+            account={'x-account-meta-team': 'red',
+                     'x-account-meta-floor': '3'})
+        self.bucket('docs', 'readme')
+        self.migrator(self.config(SWIFT_ALL)).run_once()
+        # A client here changes one value, adds one and removes one.
+        self.swift.make_request('POST', ('AUTH_test', 'docs', None), {
+            'x-container-meta-size': 'small',
+            'x-container-meta-local': 'mine',
+            'x-container-meta-owner': ''}, (2,))
+        self.swift.make_request('POST', ('AUTH_test', None, None), {
+            'x-account-meta-floor': '4'}, (2,))
+        # The source revokes its public read and drops its metadata.
+        self.sources[''].headers['docs'] = {}
+        self.sources[''].account = {}
+        self.migrator(self.config(SWIFT_ALL)).run_once()
+        headers = self.swift._head_container('AUTH_test', 'docs').headers
+        self.assertNotIn('x-container-read', headers)
+        self.assertNotIn('x-container-meta-colour', headers)
+        self.assertNotIn('x-container-meta-owner', headers)
+        self.assertEqual('small', headers['x-container-meta-size'])
+        self.assertEqual('mine', headers['x-container-meta-local'])
+        account = self.swift.metadata[('AUTH_test', None)]
+        self.assertNotIn('x-account-meta-team', account)
+        self.assertEqual('4', account['x-account-meta-floor'])
+        self.assertIn(('info', "migrations[0] (AUTH_test/*): docs: followed "
+                       "the source's "
+                       "x-container-meta-colour (removed), "
+                       "x-container-read (removed)"), self.logger.lines)
+
+    def test_a_change_here_stands_until_the_source_changes(self):
+        self.sources[''] = BucketLister(['docs'], headers={'docs': {
+            'x-container-meta-colour': 'blue',
+            'x-container-read': '.r:*'}})
+        self.bucket('docs', 'readme')
+        self.migrator(self.config(SWIFT_ALL)).run_once()
+        self.swift.make_request('POST', ('AUTH_test', 'docs', None), {
+            'x-container-meta-colour': 'red', 'x-container-read': ''}, (2,))
+        self.migrator(self.config(SWIFT_ALL)).run_once()
+        headers = self.swift._head_container('AUTH_test', 'docs').headers
+        self.assertEqual('red', headers['x-container-meta-colour'])
+        self.assertNotIn('x-container-read', headers)
+        # Changed at the source after that: the source's is newer.
+        self.sources[''].headers['docs'] = {
+            'x-container-meta-colour': 'green', 'x-container-read': '.r:*'}
+        self.migrator(self.config(SWIFT_ALL)).run_once()
+        headers = self.swift._head_container('AUTH_test', 'docs').headers
+        self.assertEqual('green', headers['x-container-meta-colour'])
+        self.assertNotIn('x-container-read', headers)
+
+    def test_segments_containers_follow_the_acls(self):
+        self.sources[''] = BucketLister(['docs'], headers={'docs': {
+            'x-container-meta-colour': 'blue',
+            'x-container-read': '.r:*', 'x-container-write': 'AUTH_w'}})
+        self.bucket('docs', 'readme')
+        self.swift.put_local('AUTH_test', 'docs_segments', 'x/1/00000000',
+                             b'seg', NOW - 100)
+        self.migrator(self.config(SWIFT_ALL)).run_once()
+        headers = self.swift._head_container('AUTH_test',
+                                             'docs_segments').headers
+        self.assertEqual('.r:*', headers['x-container-read'])
+        self.assertEqual('AUTH_w', headers['x-container-write'])
+        self.assertNotIn('x-container-meta-colour', headers)
+        self.sources[''].headers['docs'] = {'x-container-write': 'AUTH_w'}
+        self.migrator(self.config(SWIFT_ALL)).run_once()
+        headers = self.swift._head_container('AUTH_test',
+                                             'docs_segments').headers
+        self.assertNotIn('x-container-read', headers)
+        self.assertEqual('AUTH_w', headers['x-container-write'])
+
+    def test_a_segments_container_that_is_a_source_bucket_is_its_own(self):
+        self.sources[''] = BucketLister(['docs', 'docs_segments'], headers={
+            'docs': {'x-container-read': '.r:*'},
+            'docs_segments': {'x-container-read': 'AUTH_seg'}})
+        self.bucket('docs', 'readme')
+        self.bucket('docs_segments', 'part')
+        for _ in range(2):
+            self.migrator(self.config(SWIFT_ALL)).run_once()
+            headers = self.swift._head_container('AUTH_test',
+                                                 'docs_segments').headers
+            self.assertEqual('AUTH_seg', headers['x-container-read'])
+
     def test_single_container_migration_brings_them_too(self):
         lister = BucketLister([], headers={
             'reports': {'x-container-meta-owner': 'finance',
@@ -288,10 +378,11 @@ class TestEveryContainerOfSwift(EveryBucketTestCase):
         self.sources['reports'].container_headers = lister.container_headers
         self.migrator(self.config(dict(SWIFT_ALL, aws_bucket='reports')))\
             .run_once()
-        self.assertEqual({'x-container-meta-owner': 'finance',
-                          'x-container-read': 'AUTH_audit'},
-                         self.swift.container_headers[
-                             ('AUTH_test', 'reports')])
+        reports = {'x-container-meta-owner': 'finance',
+                   'x-container-read': 'AUTH_audit'}
+        self.assertEqual(dict(reports, **{
+            FOLLOWED['container']: followed_record(reports)}),
+            self.swift.container_headers[('AUTH_test', 'reports')])
 
     def test_segments_containers_get_the_acls_only(self):
         m = daemon.Migrator('sync.json', self.config(SWIFT_ALL), Logger(),
@@ -336,7 +427,9 @@ class TestEnsureContainer(unittest.TestCase):
         self.assertTrue(store.ensure_container('A', 'new', 'gold', headers))
         self.assertFalse(store.ensure_container('A', 'new', 'gold', headers))
         self.assertEqual({'X-Storage-Policy': 'gold',
-                          'x-container-meta-n\u00e4me': 'v\u00e4lue'},
+                          'x-container-meta-n\u00e4me': 'v\u00e4lue',
+                          FOLLOWED['container']: followed_record(
+                              {'x-container-meta-n\u00e4me': 'v\u00e4lue'})},
                          swift.container_headers[('A', 'new')])
         swift.put_local('A', 'old', 'x', b'x', NOW)
         self.assertFalse(LocalStore(swift).ensure_container(

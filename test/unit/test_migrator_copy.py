@@ -139,7 +139,10 @@ class FakeSwift(object):
                 self.containers:
             return Response(status=404)
         meta = self.metadata.setdefault((account, container), {})
+        created = self.container_headers.get((account, container), {})
         for key, value in headers.items():
+            for made in [k for k in created if k.lower() == key.lower()]:
+                del created[made]
             if value:
                 meta[key.lower()] = value
             else:

@@ -405,7 +405,9 @@ class TestObjectsAboveMaximumSize(LargeTestCase):
         self.copy(source, 'big', max_object_size=500, segment_size=300,
                   storage_policy='gold', segments_headers=acls)
         self.assertEqual({'X-Storage-Policy': 'gold',
-                          'x-container-read': '.r:*'},
+                          'x-container-read': '.r:*',
+                          local.FOLLOWED['container']: local.followed_record(
+                              {'x-container-read': '.r:*'})},
                          self.swift.container_headers[(ACCOUNT, SEGMENTS)])
         source.add('big2', b'r' * 700)
         self.copy(source, 'big2', max_object_size=500, segment_size=300,
