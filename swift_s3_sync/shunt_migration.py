@@ -10,8 +10,8 @@ For every migration of the config (``migrations``, read by
   migrating``;
 * with ``restore_object`` true (the default) writes an object read whole
   into the local container while it streams to the client, exactly as the
-  migrator would have: the source's ETag, content headers and metadata, its
-  Last-Modified (from the source's listing) as the X-Timestamp, and the
+  migrator would have (``copier.put_headers``): the source's ETag,
+  content headers, metadata and X-Delete-At, its Last-Modified (from the source's listing) as the X-Timestamp, and the
   migrator's marker, so that the migrator later finds it EQUAL and a source
   delete may still remove it.  Large objects (S3 multipart, Swift SLOs and
   DLOs) are left to the migrator, which keeps them large;
@@ -46,7 +46,8 @@ from swift.common.swob import (
     HTTPNoContent,
     HTTPServiceUnavailable,
     Request,
-    Response)
+    Response,
+    str_to_wsgi)
 from swift.common.utils import Timestamp, close_if_possible, \
     config_true_value
 from swift.proxy.controllers.base import get_container_info
@@ -56,14 +57,14 @@ from swift_s3_sync.listing import (
     ListingTooCostly, RemoteListing, entry_key, listing_params, splice,
     swift_time)
 from swift_s3_sync.migrator import done
-from swift_s3_sync.migrator.copier import is_multipart_etag
-from swift_s3_sync.migrator.local import MIGRATED_HEADER, is_valid_container
+from swift_s3_sync.migrator.copier import is_multipart_etag, put_headers
+from swift_s3_sync.migrator.local import is_valid_container
 from swift_s3_sync.providers.base import RemoteError
 from swift_s3_sync.shunt_contexts import (
     SYNC_STATUS, ListingContext, ObjectContext, _client_headers,
     _copy_cors, _swift_only, untouched_listing)
 from swift_s3_sync.shunt_restore import RestoreWriter, RestoringBody
-from swift_s3_sync.shunt_restore_large import content_headers, md5_etag
+from swift_s3_sync.shunt_restore_large import md5_etag
 
 MIGRATING = 'migrating'
 # Seconds a proxy worker keeps the bucket list of a "/*" migration's source
@@ -153,11 +154,9 @@ class _MigrationMixin(object):
         return done.container_migrated(sysmeta, self.migration)
 
     def _restore_headers(self, remote_headers, entry):
-        headers = content_headers(remote_headers)
-        headers['etag'] = md5_etag(remote_headers)
-        timestamp = Timestamp(entry.last_modified).internal
-        headers['x-timestamp'] = timestamp
-        headers[MIGRATED_HEADER] = timestamp
+        # What the migrator would write (see copier.put_headers).
+        headers = {k: str_to_wsgi(v) for k, v in put_headers(
+            remote_headers, Timestamp(entry.last_modified)).items()}
         headers['if-none-match'] = '*'
         return headers
 

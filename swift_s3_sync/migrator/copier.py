@@ -11,6 +11,8 @@ disk), that keeps:
   travelled RFC 2047-encoded (``=?UTF-8?B?...?=``, or Q-encoded by other
   tools) arrives decoded by the S3 provider, so the local object has the
   original unicode values;
+* a Swift source's X-Delete-At: the copy expires when the source does
+  (an object whose time passed is not copied: counted as ``expired``);
 * the source's Last-Modified (from the listing, to the millisecond for S3)
   as the Swift X-Timestamp.  A local object written after that is newer
   and Swift itself refuses to overwrite it with the older copy (the
@@ -28,13 +30,13 @@ source's ETag; an object above Swift's maximum object size an SLO of
 ``multipart-manifest=get``) an SLO stays an SLO and a DLO a DLO.
 """
 import re
+import time
 
 from swift_s3_sync.migrator import large, s3_parts
 from swift_s3_sync.migrator.errors import (  # noqa: F401 (re-exported)
-    CopyError, LocalNewer, SourceChanged, Unsupported)
-from swift_s3_sync.migrator.local import MIGRATED_HEADER
+    CopyError, Expired, LocalNewer, SourceChanged, Unsupported)
+from swift_s3_sync.migrator.local import copy_headers, expired
 from swift_s3_sync.migrator.plan import source_timestamp
-from swift_s3_sync.providers.base import CONTENT_HEADERS
 
 _MD5_HEX = re.compile(r'^[0-9a-f]{32}$')
 
@@ -70,18 +72,12 @@ def is_multipart_etag(etag):
 
 def put_headers(source_headers, timestamp):
     """The local PUT's headers for a source object's Swift-style headers
-    (lower-case keys, metadata already decoded)."""
-    headers = {}
-    for name, value in source_headers.items():
-        name = name.lower()
-        if (name.startswith('x-object-meta-') or name in CONTENT_HEADERS) \
-                and value:
-            headers[name] = value
+    (lower-case keys, metadata already decoded): ``local.copy_headers``
+    and the ETag the bytes must have."""
+    headers = copy_headers(source_headers, timestamp)
     etag = (source_headers.get('etag') or '').strip('"').lower()
     if _MD5_HEX.match(etag):
         headers['etag'] = etag
-    headers['x-timestamp'] = timestamp.internal
-    headers[MIGRATED_HEADER] = timestamp.internal
     return headers
 
 
@@ -128,6 +124,8 @@ def copy_object(provider, store, account, container, remote,
             raise SourceChanged('gone from the source since it was listed')
         if status // 100 != 2:
             raise CopyError('source answered %s to GET' % status)
+        if expired(headers, time.time()):
+            raise Expired('its X-Delete-At passed at the source')
         if options.swift_source and _is_slo(headers):
             return large.copy_swift_slo(
                 _opener(options), remote, headers, _read_all(body), dest,

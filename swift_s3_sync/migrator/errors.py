@@ -16,6 +16,10 @@ class SourceChanged(CopyError):
     """The source object changed (or went away) after it was listed."""
 
 
+class Expired(SourceChanged):
+    """The source object's X-Delete-At passed: it is gone at the source."""
+
+
 class LocalNewer(CopyError):
     """A client wrote the object locally after it was listed: Swift kept
     the newer local object (the proxy answered 202)."""

@@ -69,8 +69,8 @@ import eventlet
 from swift.common import constraints
 
 from swift_s3_sync.migrator import errors
-from swift_s3_sync.migrator.local import MIGRATED_HEADER, segment_container
-from swift_s3_sync.providers.base import CONTENT_HEADERS
+from swift_s3_sync.migrator.local import MIGRATED_HEADER, copy_headers, \
+    segment_container
 
 SLO_ETAG = 'X-Object-Sysmeta-Slo-Etag'
 SLO_SIZE = 'X-Object-Sysmeta-Slo-Size'
@@ -312,16 +312,9 @@ def upload_pieces(dest, pieces, workers):
 # -- manifests ---------------------------------------------------------------
 
 def _object_headers(source_headers, dest):
-    headers = {}
-    for name, value in source_headers.items():
-        name = name.lower()
-        if (name.startswith('x-object-meta-') or name in CONTENT_HEADERS) \
-                and value:
-            headers[name] = value
+    headers = copy_headers(source_headers, dest.timestamp)
     content_type = headers.get('content-type') or SEGMENT_TYPE
     headers['content-type'] = content_type.split(';swift_bytes=')[0]
-    headers['x-timestamp'] = dest.timestamp.internal
-    headers[MIGRATED_HEADER] = dest.timestamp.internal
     return headers
 
 

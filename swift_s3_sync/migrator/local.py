@@ -30,10 +30,41 @@ from swift.common.swob import str_to_wsgi, wsgi_to_str
 from swift.common.utils import Timestamp
 
 from swift_s3_sync.migrator import done
+from swift_s3_sync.providers.base import CONTENT_HEADERS
 from swift_s3_sync.local_swift import LocalError, LocalSwift, \
     object_timestamp
 
 MIGRATED_HEADER = 'X-Object-Transient-Sysmeta-Swift-S3-Migrator-Source'
+
+# Besides content headers and user metadata, what a copy keeps of its
+# source: a Swift source's expiring object expires here at the same time.
+KEPT_HEADERS = CONTENT_HEADERS + ('x-delete-at',)
+
+
+def copy_headers(source_headers, timestamp):
+    """The headers a copy of a source object is written with, from the
+    source's Swift-style headers (metadata already decoded): its content
+    headers, user metadata and X-Delete-At, and the source ``timestamp``
+    (a Timestamp) as its X-Timestamp and the migrator's mark."""
+    headers = {}
+    for name, value in source_headers.items():
+        name = name.lower()
+        if value and (name.startswith('x-object-meta-') or
+                      name in KEPT_HEADERS):
+            headers[name] = value
+    headers['x-timestamp'] = timestamp.internal
+    headers[MIGRATED_HEADER] = timestamp.internal
+    return headers
+
+
+def expired(source_headers, now):
+    """Whether the source object's X-Delete-At has passed at ``now``: the
+    source no longer serves it, and Swift refuses it in a PUT."""
+    try:
+        return float(source_headers.get('x-delete-at') or 'inf') <= now
+    except ValueError:
+        return False
+
 
 SEGMENTS_SUFFIX = '_segments'
 # What follows "<name>/" in the name of a segment the migrator wrote.

@@ -254,8 +254,9 @@ class ContainerMigration(object):
                               self.migration.label, self.container,
                               decision.name, err)
             self.counters.actions[
-                'local_newer' if isinstance(err, copier.LocalNewer)
-                else 'source_changed'] += 1
+                'local_newer' if isinstance(err, copier.LocalNewer) else
+                'expired' if isinstance(err, copier.Expired) else
+                'source_changed'] += 1
             self.progress.clear_failure(decision.name)
             return
         self.counters.actions['copied'] += 1

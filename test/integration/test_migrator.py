@@ -596,6 +596,29 @@ class TestMigrateFromSwift(MigratorWorld):
         self.assertEqual(puts, self.counts['PUT'])
 
 
+    def test_expiring_objects_expire_here_too(self):
+        source = SwiftSource(self.world)
+        self.sources.append(source)
+        later = str(int(time.time()) + 3600)
+        source.conn.put_object(source.bucket, 'later', b'for an hour',
+                               headers={'X-Delete-At': later})
+        source.conn.put_object(source.bucket, 'soon', b'for 2 seconds',
+                               headers={'X-Delete-After': '2'})
+        source.put(0)
+        time.sleep(2.5)
+        # Expired: the source still lists it, but no longer serves it.
+        self.assertIn('soon', source.listing())
+        self.migrations = [source.migration(self.account, self.container)]
+        total = self.run_pass(self.migrations)
+        self.assertEqual(2, total.get('copied'), (total, self.failures()))
+        self.assertEqual(1, total.get('source_changed'), total)
+        self.assertEqual(later, self.local.head_object(
+            self.container, 'later')['x-delete-at'])
+        self.assertNotIn('x-delete-at', self.local.head_object(
+            self.container, object_name(0)))
+        self.assertNotIn('soon', self.local_objects())
+        self.assertEqual([], self.failures())
+
     def test_container_metadata_and_acls_follow_the_source(self):
         source = SwiftSource(self.world)
         self.sources.append(source)

@@ -13,6 +13,7 @@ account listing and a bucket without a local container as a container.
 """
 import json
 import os
+import time
 
 import swiftclient
 from swift.common.utils import Timestamp
@@ -182,6 +183,27 @@ class TestShuntDuringMigration(ShuntMigrationWorld):
         self.assertEqual(sorted([self.name(i) for i in range(1, COUNT, 2)] +
                                 ['local-only']),
                          [e['name'] for e in listing])
+
+
+class TestShuntSwiftSource(ShuntMigrationWorld):
+
+    def test_a_restored_object_keeps_its_expiry(self):
+        source = tm.SwiftSource(self.world)
+        self.sources.append(source)
+        later = str(int(time.time()) + 3600)
+        source.conn.put_object(source.bucket, 'later', b'for an hour',
+                               headers={'X-Delete-At': later,
+                                        'X-Object-Meta-Kind': 'temp'})
+        self.local.put_container(self.container)
+        use_migrations(self.world, [source.migration(self.account,
+                                                     self.container)],
+                       self.tmp)
+        _, body = self.local.get_object(self.container, 'later')
+        self.assertEqual(b'for an hour', body)
+        local = self.local.head_object(self.container, 'later',
+                                       headers=BYPASS)
+        self.assertEqual(later, local['x-delete-at'])
+        self.assertEqual('temp', local['x-object-meta-kind'])
 
 
 class TestShuntEveryBucket(ShuntMigrationWorld):

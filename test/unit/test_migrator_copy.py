@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import unittest
 from unittest import mock
 
@@ -383,6 +384,29 @@ class TestCopyObject(MigrationTestCase):
         self.assertEqual('caf\u00e9 au lait', put['x-object-meta-q'])
         self.assertEqual('ascii', put['x-object-meta-plain'])
         self.assertEqual(Timestamp(5).internal, put['x-timestamp'])
+
+    def test_an_expiring_source_object_expires_here_too(self):
+        delete_at = str(int(time.time()) + 3600)
+        self.source.add('temp', b'for an hour', headers={
+            'x-delete-at': delete_at, 'x-object-meta-a': 'b'})
+        self.store.ensure_container(self.ACCOUNT, self.CONTAINER)
+        copier.copy_object(self.source, self.store, self.ACCOUNT,
+                           self.CONTAINER, next(self.source.list('bucket')),
+                           'bucket')
+        self.assertEqual(delete_at, self.local('temp')['headers'][
+            'x-delete-at'])
+
+    def test_a_source_object_past_its_expiry_is_not_copied(self):
+        self.source.add('gone', b'expired', headers={
+            'x-delete-at': str(int(time.time()) - 5)})
+        self.source.add('kept', b'no expiry')
+        runner = self.runner()
+        self.sweep(runner)
+        self.assertIsNone(self.local('gone'))
+        self.assertIsNotNone(self.local('kept'))
+        self.assertEqual(1, runner.counters.actions['expired'])
+        self.assertEqual(1, runner.counters.actions['copied'])
+        self.assertEqual({}, self.progress.failures)
 
     def test_source_changed_between_listing_and_get(self):
         self.source.add('a', b'one')
