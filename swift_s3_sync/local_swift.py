@@ -23,7 +23,7 @@ BUILTIN_CONF = """
 swift_dir = %(swift_dir)s
 
 [pipeline:main]
-pipeline = catch_errors cache proxy-server
+pipeline = catch_errors cache %(filters)sproxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
@@ -34,6 +34,9 @@ use = egg:swift#memcache
 
 [filter:catch_errors]
 use = egg:swift#catch_errors
+
+[filter:symlink]
+use = egg:swift#symlink
 """
 
 
@@ -49,28 +52,44 @@ class ChangedWhileReading(LocalError):
     """The bytes read did not match the ETag: the object was overwritten."""
 
 
-class _AsOwner(object):
-    """Has the in-process proxy treat every request as the account
-    owner's: only then does it keep ACL headers (X-Container-Read/-Write)
-    on a container PUT or POST and show them on a HEAD."""
+class _WithEnviron(object):
+    """Sets ``environ`` items on every request before the pipeline sees
+    it (the migrator's: ``swift_owner``, so that the proxy keeps ACL
+    headers on a container PUT or POST and shows them on a HEAD, which it
+    does for the account's owner only; ``swift.symlink_override``, so that
+    a static symlink is written with the target ETag and size it had at
+    the source, even before its target is copied)."""
 
-    def __init__(self, app):
+    def __init__(self, app, environ):
         self.app = app
+        self.environ = environ
 
     def __call__(self, env, start_response):
-        env['swift_owner'] = True
+        env.update(self.environ)
         return self.app(env, start_response)
 
 
 def make_internal_client(swift_dir, conf_path=None, user_agent='swift-s3-sync',
-                         owner=False):
-    """An InternalClient; ``owner``: its requests may set and read ACLs
-    (the migrator's, which copies them from a Swift source)."""
-    conf = conf_path or ConfigString(BUILTIN_CONF % {'swift_dir': swift_dir})
+                         environ=None, symlinks=False):
+    """An InternalClient (an in-process proxy: catch_errors, cache, and
+    Swift's symlink middleware with ``symlinks``, unless ``conf_path``
+    names another pipeline); ``environ``: items every request gets."""
+    conf = conf_path or ConfigString(BUILTIN_CONF % {
+        'swift_dir': swift_dir, 'filters': 'symlink ' if symlinks else ''})
     client = InternalClient(conf, user_agent, request_tries=3)
-    if owner:
-        client.app = _AsOwner(client.app)
+    if environ:
+        client.app = _WithEnviron(client.app, environ)
     return client
+
+
+def has_middleware(client, cls):
+    """Whether ``client``'s pipeline holds a ``cls`` middleware."""
+    app, depth = getattr(client, 'app', None), 0
+    while app is not None and depth < 50:
+        if isinstance(app, cls):
+            return True
+        app, depth = getattr(app, 'app', None), depth + 1
+    return False
 
 
 def object_timestamp(headers):
@@ -100,9 +119,10 @@ class LocalSwift(object):
     def head(self, account, container, name):
         """Lower-case str headers of the object, or None if absent."""
         try:
+            # A symlink's own headers, where the symlink middleware is.
             resp = self.client.make_request(
                 'HEAD', self.client.make_path(account, container, name),
-                {}, (2, 404))
+                {}, (2, 404), params={'symlink': 'get'})
         except UnexpectedResponse as err:
             raise LocalError('HEAD %s/%s: %s' % (container, name, err))
         if resp.status_int == 404:

@@ -139,10 +139,13 @@ def source_entry(provider, container, name):
 
 def restorable(remote_headers):
     """Whether the shunt may write this source object back itself: plain
-    objects with an MD5 ETag (large ones are the migrator's)."""
+    objects with an MD5 ETag (large ones are the migrator's, and so are
+    symlinks, which a Swift source followed: it says where to with
+    Content-Location)."""
     etag = (remote_headers.get('etag') or '').strip('"')
     return (not is_multipart_etag(etag) and md5_etag(remote_headers)
             and 'x-object-manifest' not in remote_headers
+            and 'content-location' not in remote_headers
             and not config_true_value(
                 remote_headers.get('x-static-large-object')))
 

@@ -27,16 +27,19 @@ Large objects (see ``large``): an S3 multipart object (ETag ``...-N``,
 seen in the listing) becomes an SLO with one segment per part and the
 source's ETag; an object above Swift's maximum object size an SLO of
 ``segment_size`` pieces; from a Swift source (read with
-``multipart-manifest=get``) an SLO stays an SLO and a DLO a DLO.
+``multipart-manifest=get``) an SLO stays an SLO and a DLO a DLO.  A
+Swift symlink (read with ``symlink=get``) stays a symlink (see
+``symlinks``).
 """
 import re
 import time
 
-from swift_s3_sync.migrator import large, s3_parts
+from swift_s3_sync.migrator import large, s3_parts, symlinks
 from swift_s3_sync.migrator.errors import (  # noqa: F401 (re-exported)
     CopyError, Expired, LocalNewer, SourceChanged, Unsupported)
 from swift_s3_sync.migrator.local import copy_headers, expired
 from swift_s3_sync.migrator.plan import source_timestamp
+from swift_s3_sync.migrator.symlinks import SYMLINK_TARGET
 
 _MD5_HEX = re.compile(r'^[0-9a-f]{32}$')
 
@@ -47,11 +50,15 @@ class CopyOptions(object):
     a provider reading another container of the same source (SLO and DLO
     segments); ``max_object_size`` None: swift.conf's;
     ``segments_headers``: headers (or a callable returning them) for a
-    segments container the copy creates (the ACLs of its container)."""
+    segments container the copy creates (the ACLs of its container);
+    ``source_account`` (a callable giving it) and ``source_bucket``: a
+    Swift source's account and container names, which symlinks into them
+    are pointed at the local ones instead of."""
 
     def __init__(self, swift_source=False, open_source=None,
                  max_object_size=None, segment_size=1024 ** 3,
-                 part_workers=4, storage_policy=None, segments_headers=None):
+                 part_workers=4, storage_policy=None, segments_headers=None,
+                 source_account=None, source_bucket=None):
         self.swift_source = swift_source
         self.open_source = open_source
         self.max_object_size = max_object_size
@@ -59,6 +66,8 @@ class CopyOptions(object):
         self.part_workers = part_workers
         self.storage_policy = storage_policy
         self.segments_headers = segments_headers
+        self.source_account = source_account
+        self.source_bucket = source_bucket
 
     def largest_object(self):
         if self.max_object_size is not None:
@@ -116,7 +125,8 @@ def copy_object(provider, store, account, container, remote,
     if not options.swift_source and is_multipart_etag(remote.etag):
         return s3_parts.copy_mpu(provider, bucket, remote, dest,
                                  options.part_workers)
-    extra = {'query_string': 'multipart-manifest=get'} \
+    # From a Swift source: a large object's own manifest, a symlink itself.
+    extra = {'query_string': 'multipart-manifest=get&symlink=get'} \
         if options.swift_source else {}
     status, headers, body = provider.get(bucket, remote.name, **extra)
     try:
@@ -130,6 +140,10 @@ def copy_object(provider, store, account, container, remote,
             return large.copy_swift_slo(
                 _opener(options), remote, headers, _read_all(body), dest,
                 options.part_workers)
+        if options.swift_source and SYMLINK_TARGET in headers:
+            return symlinks.copy_symlink(
+                store, account, container, remote.name, headers,
+                put_headers(headers, timestamp), options)
         if options.swift_source and 'x-object-manifest' in headers:
             _close(body)
             return large.copy_swift_dlo(_opener(options), remote, headers,

@@ -149,7 +149,8 @@ class Migrator(object):
         from swift_s3_sync.migrator.local import LocalStore
         return LocalStore(make_internal_client(
             config.swift_dir, config.internal_client_conf_path,
-            user_agent='swift-s3-migrator', owner=True))
+            user_agent='swift-s3-migrator', symlinks=True,
+            environ={'swift_owner': True, 'swift.symlink_override': True}))
 
     def _close_providers(self):
         for key, provider in self.providers.items():
@@ -242,7 +243,7 @@ class Migrator(object):
             retry_delays=(self.config.retry_initial_delay,
                           self.config.retry_max_delay),
             source_container=container, clock=self.clock,
-            copy_options=self._copy_options(migration, headers),
+            copy_options=self._copy_options(migration, headers, bucket),
             container_headers=headers, follow_segments=follow_segments)
         runner.stopping = lambda: self.stopping
         if every_bucket and runner.ensure_container():
@@ -323,7 +324,7 @@ class Migrator(object):
         except LocalError as err:
             self.logger.warning('%s: %s', migration.label, err)
 
-    def _copy_options(self, migration, container_headers=None):
+    def _copy_options(self, migration, container_headers=None, bucket=None):
         from swift_s3_sync.migrator.copier import CopyOptions
         from swift_s3_sync.migrator.source import acl_headers
 
@@ -337,8 +338,13 @@ class Migrator(object):
             # large objects too.
             def segments_headers():
                 return acl_headers(container_headers())
+        def source_account():
+            # Symlinks naming it are pointed at the local account.
+            from swift_s3_sync.migrator.source import account_name
+            return account_name(self.provider(migration, '', ''))
         return CopyOptions(
             swift_source=migration.protocol == 'swift',
+            source_account=source_account, source_bucket=bucket,
             open_source=open_source,
             segment_size=self.settings.segment_size,
             part_workers=self.settings.part_workers,

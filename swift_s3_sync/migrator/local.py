@@ -32,7 +32,7 @@ from swift.common.utils import Timestamp
 from swift_s3_sync.migrator import done
 from swift_s3_sync.providers.base import CONTENT_HEADERS
 from swift_s3_sync.local_swift import LocalError, LocalSwift, \
-    object_timestamp
+    has_middleware, object_timestamp
 
 MIGRATED_HEADER = 'X-Object-Transient-Sysmeta-Swift-S3-Migrator-Source'
 
@@ -137,6 +137,16 @@ class LocalStore(object):
         self.client = client
         self.swift = LocalSwift(client)
         self._containers = set()   # (account, container) known to exist
+        self._symlinks = None
+
+    def writes_symlinks(self):
+        """Whether the in-process pipeline has Swift's symlink middleware
+        (the migrator's own has; one from internal_client_conf_path may
+        not)."""
+        if self._symlinks is None:
+            from swift.common.middleware.symlink import SymlinkMiddleware
+            self._symlinks = has_middleware(self.client, SymlinkMiddleware)
+        return self._symlinks
 
     # -- listing -------------------------------------------------------------
     def list_range(self, account, container, marker, end, prefix='',

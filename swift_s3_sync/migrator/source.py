@@ -103,6 +103,12 @@ def acl_headers(headers):
     return {k: v for k, v in headers.items() if k in ACL_HEADERS}
 
 
+def account_name(provider):
+    """The account a Swift source's requests go to (None for S3)."""
+    own = getattr(provider, 'account_name', None)
+    return own() if own is not None else None
+
+
 ACCOUNT_META_PREFIX = 'x-account-meta-'
 
 

@@ -56,6 +56,7 @@ messages, and swiftclient is told to redact them completely in its logs.
 """
 import logging
 import threading
+from urllib.parse import unquote, urlsplit
 
 import requests.exceptions
 import swiftclient.client
@@ -156,6 +157,20 @@ class SwiftProvider(SwiftLargeObjects, Provider):
             conn.os_options['object_storage_url'] = conn.url = url
             with self._lock:
                 self._auth = (url, token)
+
+    def account_name(self):
+        """The account requests go to: the last element of the storage
+        URL (one HEAD of the account to learn it, if nothing was asked
+        yet)."""
+        if self.mapping.remote_account:
+            return self.mapping.remote_account
+        with self._lock:
+            auth = self._auth
+        if auth is None:
+            self._call('head_account')
+            with self._lock:
+                auth = self._auth
+        return unquote(urlsplit(auth[0]).path.rstrip('/').rsplit('/', 1)[-1])
 
     def _remember_auth(self, conn):
         if conn.url and conn.token:

@@ -125,15 +125,18 @@ class S3Source(object):
 class SwiftSource(object):
     """A container of the world's target Swift cluster."""
 
-    def __init__(self, world):
+    def __init__(self, world, user='test:tester'):
         self.world = world
-        self.conn = swift_conn('target')
+        self.user = user
+        self.conn = swift_conn('target', user=user)
         self.bucket = unique('mig')
         self.conn.put_container(self.bucket)
 
     def migration(self, account, container):
         m = swift_mapping(self.world, self.bucket, container,
-                          account=account)
+                          account=account, aws_identity=self.user,
+                          aws_secret=self.world['target']['users'][
+                              self.user]['key'])
         m['container'] = container
         return m
 
@@ -595,6 +598,66 @@ class TestMigrateFromSwift(MigratorWorld):
         self.run_pass(self.migrations)
         self.assertEqual(puts, self.counts['PUT'])
 
+
+    def test_symlinks_stay_symlinks(self):
+        # From another account than the local one (AUTH_test2 there):
+        # a symlink naming its own account names the local one here.
+        source = SwiftSource(self.world, user='test2:tester2')
+        self.sources.append(source)
+        conn, bucket = source.conn, source.bucket
+        self.assertNotEqual(self.account, conn.url.rsplit('/', 1)[1])
+        conn.put_object(bucket, 'target', b'the target')
+        etag = hashlib.md5(b'the target').hexdigest()
+        links = {
+            'link': {'X-Symlink-Target': bucket + '/target',
+                     'X-Object-Meta-Kind': 'l\u00efnk'},
+            'static': {'X-Symlink-Target': bucket + '/target',
+                       'X-Symlink-Target-Etag': etag},
+            'dangling': {'X-Symlink-Target': bucket + '/nowhere'},
+            'account': {'X-Symlink-Target': bucket + '/target',
+                        'X-Symlink-Target-Account':
+                            conn.url.rsplit('/', 1)[1]}}
+        for name, headers in links.items():
+            conn.put_object(bucket, name, b'', headers=headers)
+        self.migrations = [source.migration(self.account, self.container)]
+        total = self.run_pass(self.migrations)
+        self.assertEqual(5, total.get('copied'), (total, self.failures()))
+        link = self.local.head_object(self.container, 'link',
+                                      query_string='symlink=get')
+        # Into the local container: the target was migrated beside it.
+        self.assertEqual(self.container + '/target',
+                         link['x-symlink-target'])
+        self.assertEqual('l\u00efnk', _decoded(link['x-object-meta-kind']))
+        self.assertEqual(b'the target',
+                         self.local.get_object(self.container, 'link')[1])
+        static = self.local.head_object(self.container, 'static',
+                                        query_string='symlink=get')
+        self.assertEqual(etag, static['x-symlink-target-etag'])
+        self.assertEqual(b'the target',
+                         self.local.get_object(self.container, 'static')[1])
+        self.assertEqual(self.container + '/nowhere', self.local.head_object(
+            self.container, 'dangling',
+            query_string='symlink=get')['x-symlink-target'])
+        listed = {e['name']: e for e in self.local.get_container(
+            self.container)[1]}
+        self.assertEqual('/v1/%s/%s/target' % (self.account, self.container),
+                         listed['link']['symlink_path'])
+        # The source's own account, named: the local account here.
+        self.assertEqual(self.account, self.local.head_object(
+            self.container, 'account',
+            query_string='symlink=get')['x-symlink-target-account'])
+        self.assertEqual(b'the target',
+                         self.local.get_object(self.container, 'account')[1])
+        puts = self.counts['PUT']
+        total = self.run_pass(self.migrations)
+        self.assertEqual(5, total.get('equal'), total)
+        self.assertEqual(puts, self.counts['PUT'])
+        # A symlink deleted at the source goes, its target stays.
+        conn.delete_object(bucket, 'link')
+        total = self.run_pass(self.migrations)
+        self.assertEqual(1, total.get('deleted'), total)
+        self.assertNotIn('link', self.local_objects())
+        self.assertIn('target', self.local_objects())
 
     def test_expiring_objects_expire_here_too(self):
         source = SwiftSource(self.world)

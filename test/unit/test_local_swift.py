@@ -23,7 +23,7 @@ class FakeClient(object):
     def make_path(self, account, container, name):
         return '/v1/%s/%s/%s' % (account, container, name)
 
-    def make_request(self, method, path, headers, acceptable):
+    def make_request(self, method, path, headers, acceptable, params=None):
         if method == 'HEAD':
             if self.head_ts is None:
                 return Response(404)

@@ -106,3 +106,7 @@ class TestChecks(unittest.TestCase):
             'x-static-large-object': 'True'})))
         self.assertFalse(restorable(dict(plain, **{
             'x-object-manifest': 'c/p'})))
+        # A symlink the source followed (to an empty object, whose ETag
+        # the symlink's own listing entry has too).
+        self.assertFalse(restorable(dict(plain, **{
+            'content-location': '/v1/AUTH_s/c/empty'})))
