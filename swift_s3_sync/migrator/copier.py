@@ -36,7 +36,7 @@ import time
 
 from swift_s3_sync.migrator import large, s3_parts, symlinks
 from swift_s3_sync.migrator.errors import (  # noqa: F401 (re-exported)
-    CopyError, Expired, LocalNewer, SourceChanged, Unsupported)
+    CopyError, Expired, Gone, LocalNewer, SourceChanged, Unsupported)
 from swift_s3_sync.migrator.local import copy_headers, expired
 from swift_s3_sync.migrator.plan import source_timestamp
 from swift_s3_sync.migrator.symlinks import SYMLINK_TARGET
@@ -131,7 +131,7 @@ def copy_object(provider, store, account, container, remote,
     status, headers, body = provider.get(bucket, remote.name, **extra)
     try:
         if status == 404:
-            raise SourceChanged('gone from the source since it was listed')
+            raise Gone('gone from the source since it was listed')
         if status // 100 != 2:
             raise CopyError('source answered %s to GET' % status)
         if expired(headers, time.time()):

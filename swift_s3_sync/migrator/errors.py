@@ -13,10 +13,17 @@ class Unsupported(CopyError):
 
 
 class SourceChanged(CopyError):
-    """The source object changed (or went away) after it was listed."""
+    """The source object changed after it was listed (or is not served as
+    listed): retried soon, from a fresh listing."""
 
 
-class Expired(SourceChanged):
+class Gone(SourceChanged):
+    """Listed, but the source answers 404: deleted since, or expired and
+    not reaped yet, or a listing entry without an object.  Nothing to
+    copy; the next listings tell."""
+
+
+class Expired(Gone):
     """The source object's X-Delete-At passed: it is gone at the source."""
 
 

@@ -248,16 +248,23 @@ class ContainerMigration(object):
             copied = copier.copy_object(
                 self.provider, self.store, self.account, self.container,
                 decision.source, self.source_container, self.copy_options)
-        except (copier.SourceChanged, copier.LocalNewer) as err:
-            # Not failures: the next listing shows what is there now.
+        except (copier.Gone, copier.LocalNewer) as err:
+            # Not failures: nothing to copy, or a newer local object.
             self.logger.debug('%s: %s/%s not copied: %s',
                               self.migration.label, self.container,
                               decision.name, err)
             self.counters.actions[
                 'local_newer' if isinstance(err, copier.LocalNewer) else
                 'expired' if isinstance(err, copier.Expired) else
-                'source_changed'] += 1
+                'source_gone'] += 1
             self.progress.clear_failure(decision.name)
+            return
+        except copier.SourceChanged as err:
+            # Retried soon from a fresh listing; recorded meanwhile, so the
+            # container is not marked migrated without it, and one the
+            # source never serves as listed shows in the status.
+            self.counters.actions['source_changed'] += 1
+            self._failed(decision, err, counted=False)
             return
         self.counters.actions['copied'] += 1
         self.counters.bytes += copied
@@ -288,7 +295,10 @@ class ContainerMigration(object):
             self.progress.count('deleted')
         self.progress.clear_failure(decision.name)
 
-    def _failed(self, decision, err):
+    def _failed(self, decision, err, counted=True):
+        """Record a failure (retried with backoff unless permanent);
+        ``counted`` False: a source change, counted and logged as a
+        failure from its second time for the same source version on."""
         permanent = bool(getattr(err, 'permanent', False))
         if isinstance(err, (copier.CopyError, RemoteError, LocalError)):
             reason = str(err)
@@ -297,14 +307,23 @@ class ContainerMigration(object):
             self.logger.exception('%s: %s/%s', self.migration.label,
                                   self.container, decision.name)
         now = self.clock()
+        version = None if decision.source is None else \
+            plan.source_timestamp(decision.source).internal
         previous = self.progress.failures.get(decision.name, {})
+        if not counted and previous.get('version') != version:
+            # A first time for this version: a change after the listing.
+            self.progress.clear_failure(decision.name)
+            previous = {}
         delay = min(self.retry_initial * 2 ** previous.get('attempts', 0),
                     self.retry_max)
         self.progress.record_failure(decision.name, reason, permanent,
                                      now + delay, now)
-        if decision.source is not None:
-            self.progress.failures[decision.name]['version'] = \
-                plan.source_timestamp(decision.source).internal
+        self.progress.failures[decision.name]['version'] = version
+        if not counted and not previous:
+            self.logger.debug('%s: %s/%s not copied yet: %s',
+                              self.migration.label, self.container,
+                              decision.name, reason)
+            return
         self.progress.count('failed')
         self.counters.actions['failed'] += 1
         self.logger.warning('%s: %s/%s not %s: %s', self.migration.label,

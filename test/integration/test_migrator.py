@@ -674,7 +674,7 @@ class TestMigrateFromSwift(MigratorWorld):
         self.migrations = [source.migration(self.account, self.container)]
         total = self.run_pass(self.migrations)
         self.assertEqual(2, total.get('copied'), (total, self.failures()))
-        self.assertEqual(1, total.get('source_changed'), total)
+        self.assertEqual(1, total.get('source_gone'), total)
         self.assertEqual(later, self.local.head_object(
             self.container, 'later')['x-delete-at'])
         self.assertNotIn('x-delete-at', self.local.head_object(

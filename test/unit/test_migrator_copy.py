@@ -777,6 +777,62 @@ class TestMigrationSteps(MigrationTestCase):
         self.assertEqual(b'A', self.local('a')['data'])
         self.assertEqual({}, self.progress.failures)
 
+    def test_a_change_after_the_listing_is_retried_and_shown(self):
+        self.source.add('a', b'A')
+        self.source.add('b', b'B')
+        served = self.source.get
+
+        def get_other_version(container, name, **kwargs):
+            status, headers, body = served(container, name, **kwargs)
+            if name == 'a':
+                headers = dict(headers, etag=md5(b'other'))
+            return status, headers, body
+        self.source.get = get_other_version
+        runner = self.runner()
+        self.sweep(runner)
+        # Counted, not a failure yet, but kept for a retry: the container
+        # is not marked migrated without it.
+        self.assertEqual(1, runner.counters.actions['source_changed'])
+        self.assertEqual(0, runner.counters.actions['failed'])
+        self.assertIn('changed at the source', self.progress.failures['a'][
+            'reason'])
+        self.assertEqual('', self.logger.text('warning'))
+        self.assertFalse(self.swift.metadata.get(
+            (self.ACCOUNT, self.CONTAINER)))
+        # Served so again: a failure, with its reason.
+        self.now += 5
+        runner = self.runner()
+        runner.retry_failures(self.now)
+        self.assertEqual(1, runner.counters.actions['failed'])
+        self.assertIn('not copied: changed at the source',
+                      self.logger.text('warning'))
+        self.assertEqual(2, self.progress.failures['a']['attempts'])
+        # Served as listed: copied, and the sweep marks the container.
+        self.source.get = served
+        self.now += 10
+        runner = self.runner()
+        runner.retry_failures(self.now)
+        self.assertEqual(b'A', self.local('a')['data'])
+        self.assertEqual({}, self.progress.failures)
+        self.sweep(runner)
+        self.assertTrue(self.swift.metadata.get(
+            (self.ACCOUNT, self.CONTAINER)))
+
+    def test_listed_but_not_served_is_nothing_to_copy(self):
+        self.source.add('a', b'A')
+        self.source.add('ghost', b'G')
+        served = self.source.get
+
+        def not_found(container, name, **kwargs):
+            if name == 'ghost':
+                return 404, {}, iter(())
+            return served(container, name, **kwargs)
+        self.source.get = not_found
+        runner = self.runner()
+        self.sweep(runner)
+        self.assertEqual(1, runner.counters.actions['source_gone'])
+        self.assertEqual({}, self.progress.failures)
+
     def test_retry_backs_off(self):
         self.source.add('a', b'A')
         self.source.fail_get['a'] = RemoteError('boom', 500)
