@@ -224,7 +224,8 @@ class MigrationSources(object):
             provider = self._derive(migration, settings, bucket, container)
             if provider is None:
                 return None
-            found = (provider.mapping, SourceView(provider, migration.prefix))
+            found = (provider.mapping, SourceView(provider, migration.prefix,
+                                                  migration.account))
             if len(self.derived) >= self.MAX_DERIVED:
                 self.derived.clear()
             self.derived[(settings, bucket)] = found

@@ -45,9 +45,10 @@ from swift_s3_sync.providers.base import CONTENT_HEADERS, LocalObject, \
     Provider, RemoteError, reserved_metadata
 
 # Remote headers a client sees; user metadata (x-object-meta-*) too.
+# content-location: where a symlink read through it led (as Swift says).
 CLIENT_HEADERS = CONTENT_HEADERS + (
     'content-length', 'content-range', 'etag', 'last-modified',
-    'accept-ranges')
+    'accept-ranges', 'content-location')
 LARGE_MARKER = 'x-static-large-object'
 CONDITIONS = ('if-match', 'if-none-match', 'if-modified-since',
               'if-unmodified-since')

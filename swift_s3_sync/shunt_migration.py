@@ -11,10 +11,13 @@ For every migration of the config (``migrations``, read by
 * with ``restore_object`` true (the default) writes an object read whole
   into the local container while it streams to the client, exactly as the
   migrator would have (``copier.put_headers``): the source's ETag,
-  content headers, metadata and X-Delete-At, its Last-Modified (from the source's listing) as the X-Timestamp, and the
-  migrator's marker, so that the migrator later finds it EQUAL and a source
+  content headers, metadata and X-Delete-At, its Last-Modified (from the
+  source's listing) as the X-Timestamp, and the migrator's marker, so that the migrator later finds it EQUAL and a source
   delete may still remove it.  Large objects (S3 multipart, Swift SLOs and
   DLOs) are left to the migrator, which keeps them large;
+* reads a Swift source's symlinks themselves and follows them only within
+  the same source container and account (see SourceView): the source
+  would follow them with the migration's credentials;
 * answers a POST of a not yet migrated object by restoring it first and
   then letting Swift apply the POST (409 for large objects: they are not
   restored here), and a DELETE with 204: Swift's tombstone, newer than the
@@ -40,6 +43,7 @@ it.  Remote calls share the shunt's deadline and circuit breaker
 import json
 import re
 import time
+from urllib.parse import quote, unquote
 
 from swift.common.swob import (
     HTTPConflict,
@@ -59,6 +63,7 @@ from swift_s3_sync.listing import (
 from swift_s3_sync.migrator import done
 from swift_s3_sync.migrator.copier import is_multipart_etag, put_headers
 from swift_s3_sync.migrator.local import is_valid_container
+from swift_s3_sync.migrator.symlinks import SYMLINK_ACCOUNT, SYMLINK_TARGET
 from swift_s3_sync.providers.base import RemoteError
 from swift_s3_sync.shunt_contexts import (
     SYNC_STATUS, ListingContext, ObjectContext, _client_headers,
@@ -67,6 +72,8 @@ from swift_s3_sync.shunt_restore import RestoreWriter, RestoringBody
 from swift_s3_sync.shunt_restore_large import md5_etag
 
 MIGRATING = 'migrating'
+SYMLINK_GET = 'symlink=get'
+SYMLOOP_MAX = 2   # Swift's default: symlinks in a row followed
 # Seconds a proxy worker keeps the bucket list of a "/*" migration's source
 # for account listings.
 BUCKETS_TTL = 30
@@ -77,11 +84,25 @@ MAX_BUCKETS = 10000
 
 class SourceView(object):
     """A migration's source provider seen through its ``prefix``: names
-    outside it are not there.  Everything else is the provider's own."""
+    outside it are not there.  A Swift source's symlinks are followed
+    here, not by the source: the source would follow them with the
+    migration's credentials, which may read more than the client may
+    (another container, another account).  So a symlink is read with
+    ``symlink=get`` and followed hop by hop (at most SYMLOOP_MAX, as
+    Swift) only to objects of the same source container and account,
+    within the prefix; one pointing elsewhere, or a static link whose
+    target changed, is not there until the migrator copies the symlink
+    (the local symlink middleware then follows it with the client's own
+    rights).  What a followed symlink answers carries Content-Location
+    (the target's local path), as Swift's does.  Everything else is the
+    provider's own."""
 
-    def __init__(self, provider, prefix):
+    def __init__(self, provider, prefix, account=''):
         self._provider = provider
         self._prefix = prefix or ''
+        self._account = account
+        self._swift = getattr(getattr(provider, 'mapping', None),
+                              'protocol', None) == 'swift'
 
     def __getattr__(self, name):
         return getattr(self._provider, name)
@@ -92,12 +113,67 @@ class SourceView(object):
     def head(self, container, name):
         if self._outside(name):
             return None
-        return self._provider.head(container, name)
+        if not self._swift:
+            return self._provider.head(container, name)
+        return self._follow(container, name, lambda target: self._answer(
+            self._provider.head(container, target, query_string=SYMLINK_GET)))
 
     def get(self, container, name, headers=None):
         if self._outside(name):
             return 404, {}, iter(())
-        return self._provider.get(container, name, headers)
+        if not self._swift:
+            return self._provider.get(container, name, headers)
+
+        def get(target):
+            status, got, body = self._provider.get(
+                container, target, headers, query_string=SYMLINK_GET)
+            return got, (status, got, body)
+        found = self._follow(container, name, get)
+        return found if found is not None else (404, {}, iter(()))
+
+    @staticmethod
+    def _answer(remote):
+        return (None if remote is None else remote.headers), remote
+
+    def _follow(self, container, name, read):
+        """What ``read(name)`` answers (``(headers, answer)``), symlinks
+        followed; None when one cannot be here."""
+        target, static_etag = name, None
+        for _ in range(SYMLOOP_MAX + 1):
+            headers, answer = read(target)
+            if headers is None or SYMLINK_TARGET not in headers:
+                break
+            close_if_possible(answer[2] if isinstance(answer, tuple)
+                              else None)
+            static_etag = headers.get('x-symlink-target-etag') or static_etag
+            target = self._next_hop(container, headers)
+            if target is None:
+                return None
+        else:
+            return None   # too many symlinks in a row
+        if target == name:
+            return answer
+        if headers is None or (static_etag and static_etag != (
+                headers.get('etag') or '').strip('"')):
+            close_if_possible(answer[2] if isinstance(answer, tuple)
+                              else None)
+            return None
+        headers['content-location'] = '/v1/%s' % quote('/'.join(
+            (self._account, container, target)))
+        return answer
+
+    def _next_hop(self, container, headers):
+        """The object a symlink's ``headers`` point at when the client may
+        be given it (the same source container and account, within the
+        prefix), else None."""
+        bucket, _, obj = unquote(headers[SYMLINK_TARGET]).partition('/')
+        account = headers.get(SYMLINK_ACCOUNT)
+        if bucket != self._provider.remote_container(container) or \
+                not obj or self._outside(obj):
+            return None
+        if account and unquote(account) != self._provider.account_name():
+            return None
+        return obj
 
     def list(self, container, prefix='', marker='', end_marker='',
              limit=1000):

@@ -391,14 +391,16 @@ class SwiftProvider(SwiftLargeObjects, Provider):
             last_modified=_http_epoch(headers.get('last-modified')),
             timestamp=timestamp, headers=headers)
 
-    def head(self, container, name):
+    def head(self, container, name, query_string=None):
         """RemoteObject with the response's lower-case headers (reserved
         metadata removed), or None on 404 (and without a request for a
-        name that cannot exist)."""
+        name that cannot exist).  ``query_string`` goes with the request
+        as given (e.g. ``symlink=get`` for a symlink's own headers)."""
         if self.name_problem(container, name):
             return None
+        extra = {'query_string': query_string} if query_string else {}
         reply = self._call('head_object', self.remote_container(container),
-                           name, expect=(404,))
+                           name, expect=(404,), **extra)
         if reply.status == 404:
             return None
         return self._remote(name, reply.headers)

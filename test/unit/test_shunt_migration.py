@@ -46,6 +46,88 @@ class TestSourceView(unittest.TestCase):
         self.assertEqual([], list(view.list('c', 'a/')))
 
 
+class SwiftSymlinks(object):
+    """A Swift source's container ``src`` of account AUTH_src: {name:
+    headers}, a symlink's with its X-Symlink-Target."""
+
+    class mapping(object):
+        protocol = 'swift'
+
+    def __init__(self, objects):
+        self.objects = objects
+        self.asked = []
+
+    def remote_container(self, container):
+        return 'src'
+
+    def account_name(self):
+        return 'AUTH_src'
+
+    def head(self, container, name, query_string=None):
+        self.asked.append((name, query_string))
+        headers = self.objects.get(name)
+        return None if headers is None else RemoteObject(
+            name, headers.get('etag', ''), 0, headers=dict(headers))
+
+    def get(self, container, name, headers=None, query_string=None):
+        self.asked.append((name, query_string))
+        if name not in self.objects:
+            return 404, {}, iter(())
+        return 200, dict(self.objects[name]), iter([b'bytes of ' +
+                                                    name.encode()])
+
+
+class TestSwiftSymlinksThroughTheView(unittest.TestCase):
+
+    def view(self, **objects):
+        self.source = SwiftSymlinks(objects)
+        return SourceView(self.source, 'p/', 'AUTH_here')
+
+    def link(self, target, **more):
+        return dict({'x-symlink-target': target}, **more)
+
+    def test_followed_within_the_container_and_prefix(self):
+        view = self.view(**{'p/t': {'etag': 'e1'},
+                            'p/l': self.link('src/p/t'),
+                            'p/l2': self.link('src/p/l'),
+                            'p/s': self.link('src/p/t', **{
+                                'x-symlink-target-etag': 'e1',
+                                'x-symlink-target-account': 'AUTH_src'})})
+        for name in ('p/l', 'p/l2', 'p/s'):
+            status, headers, body = view.get('local', name)
+            self.assertEqual((200, [b'bytes of p/t']), (status, list(body)))
+            self.assertEqual('/v1/AUTH_here/local/p/t',
+                             headers['content-location'])
+            self.assertEqual('/v1/AUTH_here/local/p/t', view.head(
+                'local', name).headers['content-location'])
+        # Every read asks for the symlink itself.
+        self.assertEqual({'symlink=get'}, {q for _, q in self.source.asked})
+        self.assertNotIn('content-location',
+                         view.get('local', 'p/t')[1])
+
+    def test_not_followed_elsewhere_nor_too_far(self):
+        view = self.view(**{
+            'p/t': {'etag': 'e1'}, 'q/t': {'etag': 'e2'},
+            'p/other': self.link('other/p/t'),
+            'p/account': self.link('src/p/t', **{
+                'x-symlink-target-account': 'AUTH_else'}),
+            'p/outside': self.link('src/q/t'),
+            'p/changed': self.link('src/p/t', **{
+                'x-symlink-target-etag': 'e0'}),
+            'p/3': self.link('src/p/2'), 'p/2': self.link('src/p/1'),
+            'p/1': self.link('src/p/t')})
+        for name in ('p/other', 'p/account', 'p/outside', 'p/changed',
+                     'p/3'):
+            self.assertEqual(404, view.get('local', name)[0], name)
+            self.assertIsNone(view.head('local', name), name)
+        self.assertEqual(200, view.get('local', 'p/2')[0])
+
+    def test_s3_sources_are_read_as_they_are(self):
+        lister = Lister(['p/a'])
+        view = SourceView(lister, 'p/')
+        self.assertEqual(200, view.get('c', 'p/a')[0])
+
+
 class TestAccountEntries(unittest.TestCase):
     NAMES = ['alpha', 'beta-1', 'beta-2', 'gamma']
 
