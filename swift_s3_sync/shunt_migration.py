@@ -12,8 +12,9 @@ For every migration of the config (``migrations``, read by
   into the local container while it streams to the client, exactly as the
   migrator would have (``copier.put_headers``): the source's ETag,
   content headers, metadata and X-Delete-At, its Last-Modified (from the
-  source's listing) as the X-Timestamp, and the migrator's marker, so that the migrator later finds it EQUAL and a source
-  delete may still remove it.  Large objects (S3 multipart, Swift SLOs and
+  source's listing) as the X-Timestamp, and the migrator's marker, so
+  that the migrator later finds it EQUAL and a source delete may still
+  remove it.  Large objects (S3 multipart, Swift SLOs and
   DLOs) are left to the migrator, which keeps them large;
 * reads a Swift source's symlinks themselves and follows them only within
   the same source container and account (see SourceView): the source
