@@ -566,12 +566,17 @@ class TestMigrateFromSwift(MigratorWorld):
     def test_target_swift_container(self):
         self.migrate_and_check(SwiftSource(self.world))
 
-    def test_slo_and_dlo_stay_large_with_their_etags(self):
+    def source_with_segments(self):
+        """A Swift source, and a container of it for segments."""
         source = SwiftSource(self.world)
         self.sources.append(source)
         conn, segs = source.conn, source.bucket + '_segs'
         conn.put_container(segs)
         self.addCleanup(remove_container, conn, segs)
+        return source, conn, segs
+
+    def test_slo_and_dlo_stay_large_with_their_etags(self):
+        source, conn, segs = self.source_with_segments()
         pieces = [b'slo-one ' * 100, b'slo-two ' * 50]
         body = put_slo(conn, source.bucket, segs, 'sl\u00f6', pieces,
                        headers={'X-Object-Meta-Kind': 'sl\u00f6'})
@@ -683,11 +688,7 @@ class TestMigrateFromSwift(MigratorWorld):
         self.assertEqual([], self.failures())
 
     def test_container_metadata_and_acls_follow_the_source(self):
-        source = SwiftSource(self.world)
-        self.sources.append(source)
-        conn, segs = source.conn, source.bucket + '_segs'
-        conn.put_container(segs)
-        self.addCleanup(remove_container, conn, segs)
+        source, conn, segs = self.source_with_segments()
         conn.post_container(source.bucket, {
             'X-Container-Meta-Colour': 'bl\u00fc',
             'X-Container-Meta-Size': 'big',
