@@ -37,7 +37,8 @@ import time
 from swift_s3_sync.migrator import large, s3_parts, symlinks
 from swift_s3_sync.migrator.errors import (  # noqa: F401 (re-exported)
     CopyError, Expired, Gone, LocalNewer, SourceChanged, Unsupported)
-from swift_s3_sync.migrator.local import copy_headers, expired
+from swift_s3_sync.migrator.local import copy_headers, expired, \
+    refuse_unstorable
 from swift_s3_sync.migrator.plan import source_timestamp
 from swift_s3_sync.migrator.symlinks import SYMLINK_TARGET
 
@@ -136,6 +137,7 @@ def copy_object(provider, store, account, container, remote,
             raise CopyError('source answered %s to GET' % status)
         if expired(headers, time.time()):
             raise Expired('its X-Delete-At passed at the source')
+        refuse_unstorable(headers)   # before the bytes are read
         if options.swift_source and _is_slo(headers):
             return large.copy_swift_slo(
                 _opener(options), remote, headers, _read_all(body), dest,

@@ -70,7 +70,7 @@ from swift.common import constraints
 
 from swift_s3_sync.migrator import errors
 from swift_s3_sync.migrator.local import MIGRATED_HEADER, copy_headers, \
-    segment_container
+    refuse_unstorable, segment_container
 
 SLO_ETAG = 'X-Object-Sysmeta-Slo-Etag'
 SLO_SIZE = 'X-Object-Sysmeta-Slo-Size'
@@ -323,6 +323,7 @@ def _put_manifest(dest, body, headers, written):
     segments with it."""
     headers['content-length'] = str(len(body))
     try:
+        refuse_unstorable(headers)   # then its segments go too
         resp = dest.store.put(dest.account, dest.container, dest.name,
                               ChunkReader([body]), headers)
     except Exception:

@@ -29,7 +29,7 @@ from swift.common.internal_client import UnexpectedResponse
 from swift.common.swob import str_to_wsgi, wsgi_to_str
 from swift.common.utils import Timestamp
 
-from swift_s3_sync.migrator import done
+from swift_s3_sync.migrator import done, errors
 from swift_s3_sync.providers.base import CONTENT_HEADERS
 from swift_s3_sync.local_swift import LocalError, LocalSwift, \
     has_middleware, object_timestamp
@@ -55,6 +55,19 @@ def copy_headers(source_headers, timestamp):
     headers['x-timestamp'] = timestamp.internal
     headers[MIGRATED_HEADER] = timestamp.internal
     return headers
+
+
+def refuse_unstorable(headers):
+    """errors.Unsupported (until the source object changes) when Swift's
+    own checks of user metadata refuse these headers (name and value
+    sizes, count, total: S3 allows values Swift does not)."""
+    from swift.common.constraints import check_metadata
+    from swift.common.swob import Request
+    refused = check_metadata(Request.blank('/', headers={
+        k: str_to_wsgi(v) for k, v in headers.items()}), 'object')
+    if refused is not None:
+        raise errors.Unsupported('Swift refuses its metadata: %s' %
+                                 refused.body.decode('utf-8', 'replace'))
 
 
 def expired(source_headers, now):

@@ -456,6 +456,25 @@ class TestMigrateFromMoto(MigratorWorld):
                               self.mpu_requests, key=str))
 
 
+    def test_metadata_swift_refuses_is_reported_not_retried(self):
+        source = S3Source(self.world, 'moto')
+        self.sources.append(source)
+        source.put(0)
+        source.s3.put_object(Bucket=source.bucket, Key='long', Body=b'x',
+                             Metadata={'long': 'v' * 300})   # S3 allows
+        self.migrations = [source.migration(self.account, self.container)]
+        total = self.run_pass(self.migrations)
+        self.assertEqual(1, total.get('copied'), total)
+        self.assert_copied(source, 0)
+        [failure] = self.failures()
+        self.assertTrue(failure['permanent'])
+        self.assertIn('Swift refuses its metadata: Metadata value longer '
+                      'than 256', failure['reason'])
+        total = self.run_pass(self.migrations)
+        self.assertEqual(1, total.get('unsupported'), total)
+        self.assertEqual(1, self.counts['PUT'])
+
+
 class TestKilledMigrators(MigratorWorld):
     """The real ``swift-s3-migrator`` processes of the 4 nodes, SIGKILLed
     in the middle of their first pass and started again: the migration

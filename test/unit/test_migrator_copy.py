@@ -385,6 +385,29 @@ class TestCopyObject(MigrationTestCase):
         self.assertEqual('ascii', put['x-object-meta-plain'])
         self.assertEqual(Timestamp(5).internal, put['x-timestamp'])
 
+    def test_metadata_swift_refuses_is_a_permanent_failure(self):
+        self.source.add('long', b'x', headers={
+            'x-object-meta-long': 'v\u00e9' * 150})   # 450 bytes
+        self.source.add('many', b'x', headers={
+            'x-object-meta-m%d' % i: 'v' for i in range(91)})
+        self.source.add('fine', b'x', headers={
+            'x-object-meta-ok': 'v' * 256})
+        runner = self.runner()
+        self.sweep(runner)
+        self.assertEqual(1, runner.counters.actions['copied'])
+        failures = self.progress.failures
+        self.assertEqual({'long', 'many'}, set(failures))
+        self.assertTrue(all(f['permanent'] for f in failures.values()))
+        self.assertIn('Metadata value longer than 256: x-object-meta-Long',
+                      failures['long']['reason'])
+        self.assertIn('Too many metadata items; max 90',
+                      failures['many']['reason'])
+        self.assertEqual(1, self.swift.count('PUT'))
+        # Not read again until the source object changes.
+        gets = len(self.source.gets)
+        self.sweep(self.runner())
+        self.assertEqual(gets, len(self.source.gets))
+
     def test_an_expiring_source_object_expires_here_too(self):
         delete_at = str(int(time.time()) + 3600)
         self.source.add('temp', b'for an hour', headers={

@@ -196,6 +196,17 @@ class TestMultipartUploads(LargeTestCase):
         self.assertEqual(['bytes=0-99', 'bytes=100-106'], sorted(
             r for r in source.range_if_match if r))
 
+    def test_metadata_swift_refuses_leaves_no_object_nor_segment(self):
+        source = FakeS3('get')
+        source.add_mpu('mpu', self.PARTS, headers={
+            'x-object-meta-long': 'v' * 300})
+        with self.assertRaises(copier.Unsupported) as caught:
+            self.copy(source, 'mpu')
+        self.assertIn('Metadata value longer than 256: '
+                      'x-object-meta-Long', str(caught.exception))
+        self.assertIsNone(self.local('mpu'))
+        self.assertEqual({}, self.segments())
+
     def test_parts_by_head_and_range_when_part_gets_are_ignored(self):
         source = FakeS3('head')   # like moto
         self.add(source)
