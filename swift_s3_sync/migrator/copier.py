@@ -41,6 +41,7 @@ from swift_s3_sync.migrator.local import copy_headers, expired, \
     refuse_unstorable
 from swift_s3_sync.migrator.plan import source_timestamp
 from swift_s3_sync.migrator.symlinks import SYMLINK_TARGET
+from swift_s3_sync.providers.s3_metadata import etag_is_md5
 
 _MD5_HEX = re.compile(r'^[0-9a-f]{32}$')
 
@@ -83,10 +84,11 @@ def is_multipart_etag(etag):
 def put_headers(source_headers, timestamp):
     """The local PUT's headers for a source object's Swift-style headers
     (lower-case keys, metadata already decoded): ``local.copy_headers``
-    and the ETag the bytes must have."""
+    and the ETag the bytes must have, when the source's is their MD5 (not
+    for S3's SSE-KMS and SSE-C objects: Swift then keeps its own)."""
     headers = copy_headers(source_headers, timestamp)
     etag = (source_headers.get('etag') or '').strip('"').lower()
-    if _MD5_HEX.match(etag):
+    if _MD5_HEX.match(etag) and etag_is_md5(source_headers):
         headers['etag'] = etag
     return headers
 

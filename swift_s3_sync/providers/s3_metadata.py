@@ -209,10 +209,24 @@ def wire_headers(headers, timestamp=None, etag=None, large=None):
 
 # -- S3 -> Swift headers ----------------------------------------------------
 
+SSE_HEADERS = ('x-amz-server-side-encryption',
+               'x-amz-server-side-encryption-customer-algorithm')
+
+
+def etag_is_md5(headers):
+    """Whether an S3 object's ETag (a plain one, not a multipart one) is
+    the MD5 of its bytes: not with SSE-KMS nor SSE-C (Swift-style or S3
+    response headers, lower-case names)."""
+    sse = (headers.get(SSE_HEADERS[0]) or '').lower()
+    return not sse.startswith('aws:kms') and SSE_HEADERS[1] not in headers
+
+
 def swift_headers(http_headers):
     """(Swift-style headers, timestamp, recorded etag) from S3 response
     headers.  The ETag is unquoted; ``x-amz-storage-class`` is kept (the
-    provider needs it for archive tiers); other x-amz-* are dropped."""
+    provider needs it for archive tiers) and so are the server-side
+    encryption headers (SSE-KMS and SSE-C ETags are not the MD5 of the
+    bytes); other x-amz-* are dropped."""
     headers = {}
     timestamp = etag = None
     for name, value in http_headers.items():
@@ -235,7 +249,8 @@ def swift_headers(http_headers):
         elif name == 'etag':
             headers[name] = value.strip('"')
         elif name in ('content-length', 'content-range', 'last-modified',
-                      'accept-ranges', 'x-amz-storage-class'):
+                      'accept-ranges', 'x-amz-storage-class') or \
+                name in SSE_HEADERS:
             headers[name] = value
     if etag is not None:
         headers['etag'] = etag

@@ -19,6 +19,7 @@ from swift.common.utils import Timestamp
 
 from swift_s3_sync.config import parse_config
 from swift_s3_sync.migrator import copier, daemon, large, local
+from swift_s3_sync.local_swift import LocalError
 from swift_s3_sync.migrator.local import MIGRATED_HEADER, LocalStore
 from swift_s3_sync.migrator.runner import ContainerMigration
 from swift_s3_sync.migrator.split import Share, Walks
@@ -407,6 +408,28 @@ class TestCopyObject(MigrationTestCase):
         gets = len(self.source.gets)
         self.sweep(self.runner())
         self.assertEqual(gets, len(self.source.gets))
+
+    def test_sse_kms_and_sse_c_etags_are_not_checked_as_md5(self):
+        self.store.ensure_container(self.ACCOUNT, self.CONTAINER)
+        for name, sse in (
+                ('kms', {'x-amz-server-side-encryption': 'aws:kms'}),
+                ('sse-c', {'x-amz-server-side-encryption-customer-'
+                           'algorithm': 'AES256'})):
+            self.source.add(name, b'encrypted at rest', headers=sse,
+                            etag='f' * 32)   # not the MD5
+            entry = [e for e in self.source.list('bucket')
+                     if e.name == name][0]
+            copier.copy_object(self.source, self.store, self.ACCOUNT,
+                               self.CONTAINER, entry, 'bucket')
+            self.assertEqual(b'encrypted at rest', self.local(name)['data'])
+        # SSE-S3 (AES256) ETags are the MD5: still checked.
+        self.source.add('aes', b'x', headers={
+            'x-amz-server-side-encryption': 'AES256'}, etag='f' * 32)
+        entry = [e for e in self.source.list('bucket')
+                 if e.name == 'aes'][0]
+        with self.assertRaises(LocalError):
+            copier.copy_object(self.source, self.store, self.ACCOUNT,
+                               self.CONTAINER, entry, 'bucket')
 
     def test_an_expiring_source_object_expires_here_too(self):
         delete_at = str(int(time.time()) + 3600)
