@@ -41,7 +41,7 @@ from swift_s3_sync.migrator.local import copy_headers, expired, \
     refuse_unstorable
 from swift_s3_sync.migrator.plan import source_timestamp
 from swift_s3_sync.migrator.symlinks import SYMLINK_TARGET
-from swift_s3_sync.providers.s3_metadata import etag_is_md5
+from swift_s3_sync.providers.s3_metadata import etag_is_md5, s3_etag
 
 _MD5_HEX = re.compile(r'^[0-9a-f]{32}$')
 
@@ -152,7 +152,8 @@ def copy_object(provider, store, account, container, remote,
             _close(body)
             return large.copy_swift_dlo(_opener(options), remote, headers,
                                         dest, options.part_workers)
-        etag = (headers.get('etag') or '').strip('"').lower()
+        # S3's own ETag, as it lists it (not one swift-s3-sync recorded).
+        etag = (s3_etag(headers) or '').strip('"').lower()
         if etag != (remote.etag or '').lower():
             raise SourceChanged('changed at the source since it was listed '
                                 '(ETag %s, listed %s)' % (etag, remote.etag))

@@ -213,12 +213,25 @@ SSE_HEADERS = ('x-amz-server-side-encryption',
                'x-amz-server-side-encryption-customer-algorithm')
 
 
+# In swift_headers()'s result when the ETag is the Swift one swift-s3-sync
+# recorded: the ETag S3 itself has (and lists).
+S3_ETAG = 'x-swift-s3-sync-s3-etag'
+
+
 def etag_is_md5(headers):
-    """Whether an S3 object's ETag (a plain one, not a multipart one) is
-    the MD5 of its bytes: not with SSE-KMS nor SSE-C (Swift-style or S3
-    response headers, lower-case names)."""
+    """Whether the ETag of swift_headers()'s result (a plain one, not a
+    multipart one) is the MD5 of the bytes: a Swift ETag swift-s3-sync
+    recorded is; S3's own is not with SSE-KMS nor SSE-C."""
+    if S3_ETAG in headers:
+        return True
     sse = (headers.get(SSE_HEADERS[0]) or '').lower()
     return not sse.startswith('aws:kms') and SSE_HEADERS[1] not in headers
+
+
+def s3_etag(headers):
+    """The ETag S3 has for the object of swift_headers()'s result, as its
+    listings show it."""
+    return headers.get(S3_ETAG) or headers.get('etag')
 
 
 def swift_headers(http_headers):
@@ -253,5 +266,7 @@ def swift_headers(http_headers):
                 name in SSE_HEADERS:
             headers[name] = value
     if etag is not None:
+        if headers.get('etag'):
+            headers[S3_ETAG] = headers['etag']
         headers['etag'] = etag
     return headers, timestamp, etag

@@ -431,6 +431,30 @@ class TestCopyObject(MigrationTestCase):
             copier.copy_object(self.source, self.store, self.ACCOUNT,
                                self.CONTAINER, entry, 'bucket')
 
+    def test_an_sse_kms_object_swift_s3_sync_wrote_keeps_its_etag(self):
+        # Archived by the sync daemon with SSE-KMS: S3 lists an ETag of
+        # its own; the Swift ETag (the MD5) rides in metadata.
+        data = b'archived, coming back'
+        wire = {'etag': '"%s"' % ('0' * 32), 'content-length': str(len(data)),
+                'x-amz-server-side-encryption': 'aws:kms',
+                'x-amz-meta-swift-s3-sync-etag': md5(data)}
+        self.source.add('back', data, etag='0' * 32)
+        self.source.get = lambda *a, **k: (
+            200, s3_metadata.swift_headers(wire)[0], iter([data]))
+        self.store.ensure_container(self.ACCOUNT, self.CONTAINER)
+        copier.copy_object(self.source, self.store, self.ACCOUNT,
+                           self.CONTAINER, next(self.source.list('bucket')),
+                           'bucket')
+        self.assertEqual(md5(data), self.local('back')['etag'])
+        # ... and it was checked: other bytes are refused.
+        self.swift.containers[(self.ACCOUNT, self.CONTAINER)].clear()
+        self.source.get = lambda *a, **k: (
+            200, s3_metadata.swift_headers(wire)[0], iter([b'X' * len(data)]))
+        with self.assertRaises(LocalError):
+            copier.copy_object(self.source, self.store, self.ACCOUNT,
+                               self.CONTAINER,
+                               next(self.source.list('bucket')), 'bucket')
+
     def test_an_expiring_source_object_expires_here_too(self):
         delete_at = str(int(time.time()) + 3600)
         self.source.add('temp', b'for an hour', headers={
