@@ -99,11 +99,14 @@ def check_storage_policies(config):
 class Job(object):
     """One (migration, local container) of a pass."""
 
-    def __init__(self, migration, container, runner, progress):
+    def __init__(self, migration, container, runner, progress,
+                 source_gone=False):
         self.migration = migration
         self.container = container
         self.runner = runner
         self.progress = progress
+        self.source_gone = source_gone
+        self.swept = False   # its sweep reached the end in this pass
 
 
 class Migrator(object):
@@ -216,13 +219,15 @@ class Migrator(object):
                                self._locator._is_mine)
 
     def _job(self, migration, bucket, container, every_bucket=False,
-             follow_segments=True):
+             follow_segments=True, source_gone=False):
         """The Job of a migration's ``bucket`` into local ``container`` on
         this node, or None when the node holds no replica of it.  For
         ``every_bucket`` ("/*") the local container is created (if it is
         not there) before anything is copied, so empty buckets have one
         too.  ``follow_segments``: its ``_segments`` container follows the
-        source container's ACLs (not when it is a source bucket itself)."""
+        source container's ACLs (not when it is a source bucket itself).
+        ``source_gone``: the bucket is gone from the source (see
+        ``_gone_buckets``)."""
         from swift_s3_sync.migrator.runner import ContainerMigration
         from swift_s3_sync.migrator.split import Walks
         share = self._share(migration.account, container)
@@ -236,6 +241,9 @@ class Migrator(object):
                       max(ranks) if ranks else 0)
         provider = self.provider(migration, bucket, container)
         headers = self._container_headers(migration, provider, bucket)
+        if source_gone:
+            from swift_s3_sync.migrator.source import GoneSource
+            provider, headers = GoneSource(provider), None
         runner = ContainerMigration(
             migration, provider, self._store, container, share, walks,
             progress, self.pool, self.logger,
@@ -249,7 +257,7 @@ class Migrator(object):
         if every_bucket and runner.ensure_container():
             self.logger.info('%s: created local container %s/%s',
                              migration.label, migration.account, container)
-        return Job(migration, container, runner, progress)
+        return Job(migration, container, runner, progress, source_gone)
 
     def _container_headers(self, migration, provider, bucket):
         """For a Swift source: a callable giving the metadata and ACLs of
@@ -288,9 +296,51 @@ class Migrator(object):
                 continue
             if job is not None:
                 jobs.append(job)
+        for bucket in self._gone_buckets(migration, names):
+            try:
+                job = self._job(migration, bucket, bucket, source_gone=True)
+            except Exception as err:
+                self.logger.error('%s: %s: skipped this pass: %s',
+                                  migration.label, bucket, err)
+                continue
+            if job is not None:
+                jobs.append(job)
         self._mark_account(migration, valid, every=not skipped)
         self._follow_account_headers(migration)
         return jobs
+
+    def _gone_buckets(self, migration, listed):
+        """Local containers this node migrated from a "/*" source that no
+        longer lists their bucket and, asked, answers 404 for it (a bucket
+        missing from a lagging listing is not gone).  Their copies are
+        swept away like copies of deleted objects; the container and what
+        clients wrote or changed in it stay."""
+        from swift_s3_sync.migrator import source
+        gone = []
+        for container in self.files.containers(migration):
+            if container in listed:
+                continue
+            try:
+                if source.bucket_gone(
+                        self.provider(migration, container, container),
+                        container):
+                    gone.append(container)
+            except Exception as err:
+                self.logger.warning('%s: %s: not listed by the source, and '
+                                    'not confirmed gone: %s',
+                                    migration.label, container, err)
+        return gone
+
+    def _forget_gone(self, jobs):
+        """A gone bucket's container swept to the end without failures:
+        its progress goes, so it is not swept again (what is left in it
+        is the clients')."""
+        for job in jobs:
+            if job.source_gone and job.swept and not job.progress.failures:
+                self.files.remove(job.progress)
+                self.logger.info('%s: %s: gone from the source: its copies '
+                                 'were removed, objects changed here kept',
+                                 job.migration.label, job.container)
 
     def _follow_account_headers(self, migration):
         """A "/*" migration of a Swift source: the source account's
@@ -384,6 +434,8 @@ class Migrator(object):
         total = Counters()
         for job in jobs:
             total.merge(job.runner.counters)
+        if not self.stopping:
+            self._forget_gone(jobs)
         self._prune()
         self.logger.info(
             'pass done in %.2fs: %s, %d bytes', self.clock() - started,
@@ -396,7 +448,7 @@ class Migrator(object):
         sweep reached the end, or it failed)."""
         before = _snapshot(job.runner.counters)
         try:
-            done = job.runner.step()
+            done = job.swept = job.runner.step()
         except Exception as err:
             self.logger.error('%s: %s: pass stopped: %s',
                               job.migration.label, job.container, err)

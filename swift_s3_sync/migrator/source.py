@@ -103,6 +103,36 @@ def acl_headers(headers):
     return {k: v for k, v in headers.items() if k in ACL_HEADERS}
 
 
+class GoneSource(object):
+    """A bucket (container) gone from the source: it lists nothing, so
+    every local copy the migrator wrote from it is deleted as its source
+    object's delete would delete it (not one a client changed since)."""
+
+    def __init__(self, provider):
+        self._provider = provider
+
+    def __getattr__(self, name):
+        return getattr(self._provider, name)
+
+    def list(self, *args, **kwargs):
+        return iter(())
+
+
+def bucket_gone(provider, bucket):
+    """True only when the source answers that ``bucket`` (the bucket of
+    ``provider``) is not there: a 404, not any other answer or error."""
+    own = getattr(provider, 'bucket_gone', None)
+    if own is not None:
+        return own(bucket)
+    if provider.mapping.protocol == 'swift':
+        reply = provider._call('head_container', provider.remote_container(
+            bucket), expect=(404,))
+        return reply.status == 404
+    resp = provider._call('head_bucket', expect=(404,),
+                          Bucket=provider.mapping.aws_bucket)
+    return resp.get('ResponseMetadata', {}).get('HTTPStatusCode') == 404
+
+
 def account_name(provider):
     """The account a Swift source's requests go to (None for S3)."""
     own = getattr(provider, 'account_name', None)

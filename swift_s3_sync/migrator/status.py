@@ -163,6 +163,19 @@ class ProgressFiles(object):
         """(signature, account, container, path) of every progress file."""
         return progress_entries(self.status_dir)
 
+    def containers(self, migration):
+        """The local containers ``migration`` has progress of here."""
+        return [container for signature, account, container, _
+                in self.entries() if signature == migration.signature()
+                and account == migration.account]
+
+    @staticmethod
+    def remove(progress):
+        try:
+            os.unlink(progress.path)
+        except FileNotFoundError:
+            pass
+
     def prune(self, signatures):
         """Remove the progress of migrations no longer configured."""
         removed = []

@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import boto3
 import botocore.config
+import botocore.exceptions
 from swift.common.utils import Timestamp
 
 from localworld.daemons import s3_mapping, swift_mapping
@@ -823,13 +824,30 @@ class TestMigrateEveryBucket(MigratorWorld):
         total = self.run_pass(self.migrations)
         self.assertEqual(5, total.get('equal'), total)
         self.assertEqual(5, self.counts['PUT'])
+        # A bucket deleted at the source takes its copies, not what a
+        # client wrote beside them.
+        gone, count = sorted(buckets.items())[0]
+        self.local.put_object(gone, 'written-here', b'mine')
+        _remove_bucket(s3, gone)
+        total = self.run_pass(self.migrations)
+        self.assertEqual(count, total.get('deleted'), total)
+        self.assertEqual(['written-here'], [
+            e['name'] for e in self.local.get_container(gone)[1]])
+        total = self.run_pass(self.migrations)
+        self.assertEqual({'equal': 5 - count}, total)
 
 
 def _remove_bucket(s3, bucket):
-    for page in s3.get_paginator('list_objects_v2').paginate(Bucket=bucket):
-        for item in page.get('Contents', []):
-            s3.delete_object(Bucket=bucket, Key=item['Key'])
-    s3.delete_bucket(Bucket=bucket)
+    """Its objects, then the bucket (one already gone is fine)."""
+    try:
+        for page in s3.get_paginator('list_objects_v2').paginate(
+                Bucket=bucket):
+            for item in page.get('Contents', []):
+                s3.delete_object(Bucket=bucket, Key=item['Key'])
+        s3.delete_bucket(Bucket=bucket)
+    except botocore.exceptions.ClientError as err:
+        if err.response.get('Error', {}).get('Code') != 'NoSuchBucket':
+            raise
 
 
 def _decoded(value):

@@ -171,6 +171,38 @@ class TestEveryBucketOfS3(EveryBucketTestCase):
         self.assertEqual(puts + 1, self.swift.count('PUT'))
         self.assertEqual(['g1'], self.local_names('gamma'))
 
+    def test_a_bucket_gone_from_the_source_takes_its_copies(self):
+        self.sources[''] = BucketLister(['docs', 'pics'])
+        self.bucket('docs', 'd1', 'd2')
+        self.bucket('pics', 'p1')
+        config = self.config(S3_ALL)
+        self.migrator(config).run_once()
+        # A client writes one object here and changes a copy.
+        self.swift.put_local('AUTH_test', 'docs', 'mine', b'here', NOW - 1)
+        self.swift.post('AUTH_test', 'docs', 'd2', {'x-object-meta-a': 'b'})
+        # "pics" is missing from a lagging listing only; "docs" is gone.
+        self.sources[''].buckets = []
+        self.sources['docs'].bucket_gone = lambda bucket: True
+        self.sources['pics'].bucket_gone = lambda bucket: False
+        total = self.migrator(config).run_once()
+        self.assertEqual(1, total.actions['deleted'])
+        self.assertEqual(2, total.actions['kept'])   # d2, mine
+        self.assertEqual(['d2', 'mine'], self.local_names('docs'))
+        self.assertEqual(['p1'], self.local_names('pics'))
+        self.assertIn('docs: gone from the source', self.logger.text('info'))
+        files = {c for _, _, c, _ in self._files(config).entries()}
+        self.assertEqual({'pics'}, files)
+        # Not swept again: what is left is the clients'.
+        heads = self.swift.count('HEAD')
+        total = self.migrator(config).run_once()
+        self.assertEqual(heads, self.swift.count('HEAD'))
+        self.assertEqual(['d2', 'mine'], self.local_names('docs'))
+        # Back at the source: migrated again.
+        self.sources[''].buckets = ['docs', 'pics']
+        total = self.migrator(config).run_once()
+        self.assertEqual(1, total.actions['copied'])
+        self.assertEqual(['d1', 'd2', 'mine'], self.local_names('docs'))
+
     def _files(self, config):
         from swift_s3_sync.migrator.status import ProgressFiles
         return ProgressFiles(config.migrator.status_dir)
