@@ -103,6 +103,10 @@ ABSENT = 'absent'
 # Sysmeta recording what follow_headers() set, per kind of path.
 FOLLOWED = {'container': 'X-Container-Sysmeta-Swift-S3-Migrator-Followed',
             'account': 'X-Account-Sysmeta-Swift-S3-Migrator-Followed'}
+# Sysmeta follow_headers() may set and remove (Swift's versioned writes);
+# any other is never removed by it.
+FOLLOWED_SYSMETA = ('x-container-sysmeta-versions-location',
+                    'x-container-sysmeta-versions-mode')
 
 
 def _followed_digest(name, value):
@@ -240,8 +244,10 @@ class LocalStore(object):
         def changes(current):
             ours = set(current.get(record, '').split(','))
             posted = {name: '' for name, value in current.items()
-                      if name not in names and '-sysmeta-' not in name
-                      and value and _followed_digest(name, value) in ours}
+                      if name not in names and value
+                      and ('-sysmeta-' not in name or
+                           name in FOLLOWED_SYSMETA)
+                      and _followed_digest(name, value) in ours}
             posted.update((k, v) for k, v in wanted.items()
                           if _followed_digest(k, v) not in ours)
             posted[record] = followed_record(wanted)

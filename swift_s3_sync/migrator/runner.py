@@ -128,16 +128,17 @@ class ContainerMigration(object):
             self.progress.state['sweep']['source_objects'] = count
 
     def _follow_container_headers(self):
-        """At the start of a sweep: a Swift source's container metadata and
-        ACLs, changed or removed since they were set locally, are followed
-        on the local container, and the ACLs on its ``_segments``
+        """At the start of a sweep: a Swift source's container metadata,
+        ACLs and versioned writes (see _headers_here), changed or removed
+        since they were set locally, are followed on the local container,
+        and the ACLs on its ``_segments``
         container (one HEAD of the source, one of each local container; a
         POST only when something changed; see LocalStore.follow_headers)."""
         if self.container_headers is None:
             return
         from swift_s3_sync.migrator.source import acl_headers
         try:
-            source = self.container_headers()
+            source = self._headers_here()
             self._follow(self.container, source)
             if self.follow_segments:
                 self._follow(segment_container(self.container),
@@ -146,6 +147,25 @@ class ContainerMigration(object):
             self.logger.warning('%s: %s: container metadata not followed: '
                                 '%s', self.migration.label, self.container,
                                 err)
+
+    def _headers_here(self):
+        """The source container's headers (``container_headers``) as the
+        local container may take them: versioned writes only once their
+        versions container is here too (Swift fails the writes that must
+        archive a version into a container that is not there)."""
+        from swift_s3_sync.migrator.source import VERSIONS_LOCATION, \
+            VERSIONS_MODE
+        wanted = self.container_headers()
+        location = wanted.get(VERSIONS_LOCATION)
+        if location and not self.store.all_containers_exist(
+                self.account, [location]):
+            self.logger.warning(
+                '%s: %s: the source versions it into %s, which is not here '
+                'yet: versioning set once that container is (migrate it '
+                'too)', self.migration.label, self.container, location)
+            wanted.pop(VERSIONS_LOCATION)
+            wanted.pop(VERSIONS_MODE, None)
+        return wanted
 
     def _follow(self, container, wanted):
         changed = self.store.follow_headers(self.account, container, wanted)
@@ -285,7 +305,7 @@ class ContainerMigration(object):
                 self.account, self.container, self.migration.storage_policy)
         return self.store.ensure_container(
             self.account, self.container, self.migration.storage_policy,
-            headers=self.container_headers)
+            headers=self._headers_here)
 
     def _delete(self, decision):
         result = self.store.delete_if_ours(self.account, self.container,

@@ -78,10 +78,11 @@ def list_buckets(provider):
 
 
 def container_headers(provider, container):
-    """The metadata (``x-container-meta-*``) and read/write ACLs of a Swift
-    source's container ({} for S3, or when it is gone).  The ACLs are
-    only shown to the container's owner (or a reseller admin): with other
-    credentials there are none to copy."""
+    """The metadata (``x-container-meta-*``), read/write ACLs and
+    versioned-writes setting (see versioning_sysmeta) of a Swift source's
+    container ({} for S3, or when it is gone).  The ACLs are only shown to
+    the container's owner (or a reseller admin): with other credentials
+    there are none to copy."""
     own = getattr(provider, 'container_headers', None)
     if own is not None:
         return own(container)
@@ -91,9 +92,30 @@ def container_headers(provider, container):
         container), expect=(404,))
     if reply.status == 404:
         return {}
-    return {name: value for name, value in reply.headers.items()
-            if (name.startswith(CONTAINER_META_PREFIX) or
-                name in ACL_HEADERS) and value}
+    wanted = {name: value for name, value in reply.headers.items()
+              if (name.startswith(CONTAINER_META_PREFIX) or
+                  name in ACL_HEADERS) and value}
+    wanted.update(versioning_sysmeta(reply.headers))
+    return wanted
+
+
+# Swift's (legacy) versioned writes: the container's setting as a client
+# sees it, and the sysmeta its middleware keeps it in.
+VERSIONS_CLIENT = {'x-versions-location': 'stack',
+                   'x-history-location': 'history'}
+VERSIONS_LOCATION = 'x-container-sysmeta-versions-location'
+VERSIONS_MODE = 'x-container-sysmeta-versions-mode'
+
+
+def versioning_sysmeta(headers):
+    """A source container's versioned-writes setting (X-Versions-Location
+    or X-History-Location) as the sysmeta Swift keeps it in; written so
+    through the migrator's in-process proxy, which has no versioned_writes
+    middleware to translate it ({} when it has none)."""
+    for name, mode in VERSIONS_CLIENT.items():
+        if headers.get(name):
+            return {VERSIONS_LOCATION: headers[name], VERSIONS_MODE: mode}
+    return {}
 
 
 def acl_headers(headers):

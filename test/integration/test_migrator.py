@@ -684,6 +684,44 @@ class TestMigrateFromSwift(MigratorWorld):
         self.assertNotIn('link', self.local_objects())
         self.assertIn('target', self.local_objects())
 
+    def test_versioned_writes_go_on_here(self):
+        source = SwiftSource(self.world)
+        self.sources.append(source)
+        conn, bucket = source.conn, source.bucket
+        versions = unique('versions')
+        conn.put_container(versions)
+        self.addCleanup(remove_container, conn, versions)
+        self.addCleanup(remove_container, self.local, versions)
+        conn.post_container(bucket, {'X-Versions-Location': versions})
+        try:
+            self.check_versioned_writes(conn, bucket, versions)
+        finally:
+            # Off before tearDown empties the containers (a DELETE in a
+            # versioned container brings the previous version back).
+            off = {'X-Remove-Versions-Location': 'x'}
+            conn.post_container(bucket, off)
+            self.local.post_container(self.container, off)
+
+    def check_versioned_writes(self, conn, bucket, versions):
+        conn.put_object(bucket, 'doc', b'v1')
+        conn.put_object(bucket, 'doc', b'v2')   # v1 goes to "versions"
+        self.assertEqual(1, len(conn.get_container(versions)[1]))
+        kept = dict(self.sources[-1].migration(self.account, versions),
+                    aws_bucket=versions)
+        self.migrations = [self.sources[-1].migration(self.account,
+                                                      self.container), kept]
+        self.run_pass(self.migrations)
+        self.run_pass(self.migrations)   # the versions container is here
+        self.assertEqual(versions, self.local.head_container(
+            self.container).get('x-versions-location'))
+        # A client's overwrite here keeps the version it replaces.
+        self.local.put_object(self.container, 'doc', b'v3')
+        self.assertEqual(b'v3', self.local.get_object(self.container,
+                                                      'doc')[1])
+        archived = [self.local.get_object(versions, e['name'])[1]
+                    for e in self.local.get_container(versions)[1]]
+        self.assertEqual([b'v1', b'v2'], archived)
+
     def test_expiring_objects_expire_here_too(self):
         source = SwiftSource(self.world)
         self.sources.append(source)

@@ -402,6 +402,42 @@ class TestEveryContainerOfSwift(EveryBucketTestCase):
                                                  'docs_segments').headers
             self.assertEqual('AUTH_seg', headers['x-container-read'])
 
+    def test_versioned_writes_once_the_versions_container_is_here(self):
+        versioning = {source.VERSIONS_LOCATION: 'docs_versions',
+                      source.VERSIONS_MODE: 'history'}
+        self.sources[''] = BucketLister(['docs'], headers={
+            'docs': dict(versioning)})
+        self.bucket('docs', 'readme')
+        self.migrator(self.config(SWIFT_ALL)).run_once()
+        headers = self.swift._head_container('AUTH_test', 'docs').headers
+        self.assertNotIn(source.VERSIONS_LOCATION, headers)
+        self.assertIn('docs_versions, which is not here yet',
+                      self.logger.text('warning'))
+        # The versions container migrated (or made) here: set.
+        self.swift.put_local('AUTH_test', 'docs_versions', 'v', b'', NOW)
+        self.migrator(self.config(SWIFT_ALL)).run_once()
+        headers = self.swift._head_container('AUTH_test', 'docs').headers
+        self.assertEqual('docs_versions', headers[source.VERSIONS_LOCATION])
+        self.assertEqual('history', headers[source.VERSIONS_MODE])
+        # Turned off at the source: off here.
+        self.sources[''].headers['docs'] = {}
+        self.migrator(self.config(SWIFT_ALL)).run_once()
+        headers = self.swift._head_container('AUTH_test', 'docs').headers
+        self.assertNotIn(source.VERSIONS_LOCATION, headers)
+        self.assertNotIn(source.VERSIONS_MODE, headers)
+
+    def test_versioning_as_sysmeta(self):
+        self.assertEqual({source.VERSIONS_LOCATION: 'v',
+                          source.VERSIONS_MODE: 'stack'},
+                         source.versioning_sysmeta({
+                             'x-versions-location': 'v'}))
+        self.assertEqual({source.VERSIONS_LOCATION: 'h',
+                          source.VERSIONS_MODE: 'history'},
+                         source.versioning_sysmeta({
+                             'x-history-location': 'h'}))
+        self.assertEqual({}, source.versioning_sysmeta({
+            'x-versions-location': ''}))
+
     def test_single_container_migration_brings_them_too(self):
         lister = BucketLister([], headers={
             'reports': {'x-container-meta-owner': 'finance',
