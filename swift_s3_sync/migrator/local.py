@@ -107,6 +107,11 @@ FOLLOWED = {'container': 'X-Container-Sysmeta-Swift-S3-Migrator-Followed',
 # any other is never removed by it.
 FOLLOWED_SYSMETA = ('x-container-sysmeta-versions-location',
                     'x-container-sysmeta-versions-mode')
+# What the proxy shows its owner under a client's name but only an auth
+# middleware (tempauth, keystoneauth) translates on a write, which the
+# in-process proxy has none of: written as the sysmeta it is kept in.
+WRITTEN_AS = {'x-account-access-control':
+              'x-account-sysmeta-core-access-control'}
 
 
 def _followed_digest(name, value):
@@ -287,7 +292,7 @@ class LocalStore(object):
                       if current.get(k.lower(), '') != v}
             if posted:
                 self.client.make_request(
-                    'POST', path, {k: str_to_wsgi(v)
+                    'POST', path, {WRITTEN_AS.get(k, k): str_to_wsgi(v)
                                    for k, v in posted.items()}, (2,))
         except UnexpectedResponse as err:
             raise LocalError('updating %s: %s' % (where, err))

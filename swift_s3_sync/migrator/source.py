@@ -164,17 +164,34 @@ def account_name(provider):
 ACCOUNT_META_PREFIX = 'x-account-meta-'
 
 
+ACCOUNT_ACL = 'x-account-access-control'
+
+
 def account_headers(provider):
-    """The account metadata (``x-account-meta-*``) of a Swift source ({}
-    for S3, which has none)."""
+    """The account metadata (``x-account-meta-*``) and account ACL
+    (X-Account-Access-Control) of a Swift source ({} for S3, which has
+    none).  Swift shows the ACL to the account's owner only."""
     own = getattr(provider, 'account_headers', None)
     if own is not None:
         return own()
     if provider.mapping.protocol != 'swift':
         return {}
     reply = provider._call('head_account')
-    return {name: value for name, value in reply.headers.items()
-            if name.startswith(ACCOUNT_META_PREFIX) and value}
+    wanted = {name: value for name, value in reply.headers.items()
+              if name.startswith(ACCOUNT_META_PREFIX) and value}
+    acl = _account_acl(reply.headers.get(ACCOUNT_ACL))
+    if acl:
+        wanted[ACCOUNT_ACL] = acl
+    return wanted
+
+
+def _account_acl(value):
+    """An account ACL as the local proxy shows it (Swift's own format of
+    the parsed JSON), so that it compares equal to what was set; None
+    when there is none (or it is not an ACL)."""
+    from swift.common.middleware.acl import format_acl, parse_acl
+    acl = parse_acl(version=2, data=value) if value else None
+    return format_acl(version=2, acl_dict=acl) if acl else None
 
 
 def object_count(provider, container):

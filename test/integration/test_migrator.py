@@ -30,6 +30,7 @@ from urllib.parse import quote
 import boto3
 import botocore.config
 import botocore.exceptions
+import swiftclient
 from swift.common.utils import Timestamp
 
 from localworld.daemons import s3_mapping, swift_mapping
@@ -794,6 +795,35 @@ class TestMigrateFromSwift(MigratorWorld):
                 return resp.status
         except urllib.error.HTTPError as err:
             return err.code
+
+
+class TestAccountAcl(MigratorWorld):
+    """The account ACL a "/*" migration of a Swift source sets, as its
+    sysmeta, is the one the local proxy's tempauth enforces."""
+
+    def test_readers_the_acl_names_get_in_then_out(self):
+        from swift_s3_sync.migrator.daemon import Migrator
+        from swift_s3_sync.migrator.source import ACCOUNT_ACL
+        store = Migrator._make_store(self.node_config(1, []))
+        url, token = swift_conn('source', user='test:tester3').get_auth()
+        other = url.rsplit('/', 1)[0] + '/AUTH_test2'
+
+        def status():
+            try:
+                swiftclient.client.head_account(other, token)
+            except swiftclient.ClientException as err:
+                return err.http_status
+            return 200
+        self.assertEqual(403, status())
+        # As account_headers() gives it: Swift's own format.
+        acl = {ACCOUNT_ACL: '{"read-only":["test:tester3"]}'}
+        try:
+            self.assertEqual([ACCOUNT_ACL],
+                             store.follow_headers('AUTH_test2', None, acl))
+            self.assertEqual(200, status())
+        finally:
+            store.follow_headers('AUTH_test2', None, {})
+        self.assertEqual(403, status())
 
 
 class TestMigrateEveryBucket(MigratorWorld):

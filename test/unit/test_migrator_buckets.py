@@ -322,7 +322,8 @@ class TestEveryContainerOfSwift(EveryBucketTestCase):
             'x-container-meta-owner': 'ops',
             'x-container-read': '.r:*,.rlistings'}},
             account={'x-account-meta-team': 'red',
-                     'x-account-meta-floor': '3'})
+                     'x-account-meta-floor': '3',
+                     source.ACCOUNT_ACL: '{"read-only":["AUTH_r"]}'})
         self.bucket('docs', 'readme')
         self.migrator(self.config(SWIFT_ALL)).run_once()
         # A client here changes one value, adds one and removes one.
@@ -344,6 +345,7 @@ class TestEveryContainerOfSwift(EveryBucketTestCase):
         self.assertEqual('mine', headers['x-container-meta-local'])
         account = self.swift.metadata[('AUTH_test', None)]
         self.assertNotIn('x-account-meta-team', account)
+        self.assertNotIn(source.ACCOUNT_ACL, account)
         self.assertEqual('4', account['x-account-meta-floor'])
         self.assertIn(('info', "migrations[0] (AUTH_test/*): docs: followed "
                        "the source's "
@@ -562,6 +564,21 @@ class TestSourceHelpers(unittest.TestCase):
                          source.container_headers(derived, 'c\u00e9'))
         self.assertEqual(('c\u00e9',), provider._call.calls[1][1])
         self.assertEqual({}, source.container_headers(derived, 'c\u00e9'))
+        provider.close()
+
+    def test_swift_account_metadata_and_acl(self):
+        from swift_s3_sync.providers.swift_wire import _Reply
+        provider = source.source_provider(self.migration(**{
+            'protocol': 'swift',
+            'aws_endpoint': 'http://127.0.0.1:9/auth/v1.0'}), '', '')
+        acl = '{"read-only":["AUTH_reader"]}'
+        provider._call = FakeCall({'head_account': _Reply(None, 204, {
+            'x-account-meta-team': 'r\u00e9seau',
+            'x-account-access-control': acl,
+            'x-account-container-count': '3'})})
+        self.assertEqual({'x-account-meta-team': 'r\u00e9seau',
+                          source.ACCOUNT_ACL: acl},
+                         source.account_headers(provider))
         provider.close()
 
     def test_object_count_of_a_swift_container(self):

@@ -88,6 +88,9 @@ class FakeSource(object):
 
 # -- the fake local cluster --------------------------------------------------
 
+ACCOUNT_ACL_SYSMETA = 'x-account-sysmeta-core-access-control'
+
+
 class FakeSwift(object):
     """Enough of InternalClient for LocalStore and LocalSwift."""
 
@@ -169,6 +172,10 @@ class FakeSwift(object):
             return Response(status=404)
         headers = dict(self.container_headers.get((account, container), {}))
         headers.update(self.metadata.get((account, container), {}))
+        if container is None and ACCOUNT_ACL_SYSMETA in headers:
+            # As the proxy shows an account ACL to the account's owner.
+            headers['x-account-access-control'] = headers.pop(
+                ACCOUNT_ACL_SYSMETA)
         return Response(status=204, headers={
             k: str_to_wsgi(v) for k, v in headers.items()})
 
