@@ -286,28 +286,26 @@ class Migrator(object):
                 skipped = True
                 continue
             valid.append(bucket)
-            try:
-                job = self._job(
-                    migration, bucket, bucket, every_bucket=True,
-                    follow_segments=segment_container(bucket) not in names)
-            except Exception as err:
-                self.logger.error('%s: %s: skipped this pass: %s',
-                                  migration.label, bucket, err)
-                continue
-            if job is not None:
-                jobs.append(job)
+            self._add_job(jobs, migration, bucket, every_bucket=True,
+                          follow_segments=segment_container(bucket)
+                          not in names)
         for bucket in self._gone_buckets(migration, names):
-            try:
-                job = self._job(migration, bucket, bucket, source_gone=True)
-            except Exception as err:
-                self.logger.error('%s: %s: skipped this pass: %s',
-                                  migration.label, bucket, err)
-                continue
-            if job is not None:
-                jobs.append(job)
+            self._add_job(jobs, migration, bucket, source_gone=True)
         self._mark_account(migration, valid, every=not skipped)
         self._follow_account_headers(migration)
         return jobs
+
+    def _add_job(self, jobs, migration, bucket, **kwargs):
+        """The job of a "/*" bucket into the container of its name, added
+        to ``jobs`` if this node has one; a failure skips that bucket."""
+        try:
+            job = self._job(migration, bucket, bucket, **kwargs)
+        except Exception as err:
+            self.logger.error('%s: %s: skipped this pass: %s',
+                              migration.label, bucket, err)
+            return
+        if job is not None:
+            jobs.append(job)
 
     def _gone_buckets(self, migration, listed):
         """Local containers this node migrated from a "/*" source that no
