@@ -126,6 +126,9 @@ class Migrator(object):
         self._provider_factory = provider_factory
         self.stopping = False
         self.reload_requested = False
+        # The next pass tries the permanent failures again (--retry-
+        # permanent: what made them permanent was fixed).
+        self.retry_permanent = False
         self.providers = {}
         self._derived = set()   # keys of providers sharing another's
         self._apply(config)
@@ -236,6 +239,9 @@ class Migrator(object):
         progress = self.files.open(migration, migration.account, container)
         if progress.problem:
             self.logger.warning('%s: %s', migration.label, progress.problem)
+        if self.retry_permanent and progress.retry_permanent(self.clock()):
+            self.logger.info('%s: %s: permanent failures tried again',
+                             migration.label, container)
         ranks = share.stand_in_ranks()
         walks = Walks(progress.state, self.settings.takeover_slack,
                       max(ranks) if ranks else 0)
@@ -422,6 +428,7 @@ class Migrator(object):
         from swift_s3_sync.migrator.runner import Counters
         started = self.clock()
         jobs = self._jobs()
+        self.retry_permanent = False
         active = list(jobs)
         while active and not self.stopping:
             for job in list(active):
@@ -511,6 +518,9 @@ def parse_args(argv):
                         choices=('debug', 'info', 'warning', 'error'))
     parser.add_argument('--console', action='store_true',
                         help='log to stderr too')
+    parser.add_argument('--retry-permanent', action='store_true',
+                        help='the first pass tries the permanent failures '
+                             'again (after their cause was fixed)')
     parser.add_argument('--status', action='store_true',
                         help="print this node's progress and exit")
     parser.add_argument('--json', action='store_true',
@@ -548,6 +558,7 @@ def main(argv=None):
     from swift_s3_sync.providers import preload
     preload(args.once)
     migrator = Migrator(args.config, config, logger)
+    migrator.retry_permanent = args.retry_permanent
     migrator.install_signal_handlers()
     logger.info('started: %d migrations, devices %s',
                 len(config.migrations), config.devices)

@@ -129,6 +129,14 @@ class MigrationProgress(object):
     def clear_failure(self, name):
         self.failures.pop(name, None)
 
+    def retry_permanent(self, now):
+        """Make every permanent failure due for a retry now (the operator
+        fixed what made it permanent); returns how many."""
+        permanent = [f for f in self.failures.values() if f['permanent']]
+        for failure in permanent:
+            failure.update(permanent=False, retry_at=now)
+        return len(permanent)
+
     def due_retries(self, now):
         return sorted(name for name, f in self.failures.items()
                       if not f['permanent'] and f['retry_at'] <= now)
@@ -379,4 +387,8 @@ def format_text(report):
                 lines.append('    %s %s: %s (%d attempts)' % (
                     'FAILED' if f['permanent'] else 'retrying',
                     f['object'], f['reason'], f['attempts']))
+            if any(f['permanent'] for f in c['failures']):
+                lines.append('    (FAILED: not tried again until the '
+                             'source object changes, or a pass with '
+                             '--retry-permanent)')
     return '\n'.join(lines) + '\n'

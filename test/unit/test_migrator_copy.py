@@ -1002,6 +1002,36 @@ class TestDaemon(MigrationTestCase):
         # was done.
         self.assertLess(len(first.lists), 4)
 
+    def test_a_pass_retrying_permanent_failures(self):
+        source = FakeSource()
+        source.add('long', b'x', headers={'x-object-meta-long': 'v' * 300})
+        source.add('fine', b'y')
+        self.sources = {'one': source}
+        config = self.config([
+            {'account': 'AUTH_test', 'aws_bucket': 'one',
+             'aws_identity': 'i', 'aws_secret': 's'}])
+        self.migrator(config).run_once()
+        [(name, failure)] = self.migrator(config).files.open(
+            config.migrations[0], 'AUTH_test', 'one').failures.items()
+        self.assertEqual('long', name)
+        self.assertTrue(failure['permanent'])
+        # The operator fixed the cause (here: the source's metadata).
+        source.objects['long'] = (b'x', {}) + source.objects['long'][2:]
+        gets = len(source.gets)
+        self.migrator(config).run_once()
+        self.assertEqual(gets, len(source.gets))   # not tried again
+        m = self.migrator(config)
+        m.retry_permanent = True
+        total = m.run_once()
+        self.assertEqual(1, total.actions['copied'])
+        self.assertIn('one: permanent failures tried again',
+                      self.logger.text('info'))
+        self.assertFalse(m.retry_permanent)   # the first pass only
+        self.assertEqual({}, m.files.open(config.migrations[0], 'AUTH_test',
+                                          'one').failures)
+        self.assertEqual(b'x', self.swift.object('AUTH_test', 'one',
+                                                 'long')['data'])
+
     def test_node_without_replica_does_nothing(self):
         self.sources = {'one': FakeSource()}
         self.sources['one'].add('x')
@@ -1167,6 +1197,9 @@ class TestCommandLine(unittest.TestCase):
         args = daemon.parse_args(['--config', 'f', '--once'])
         self.assertTrue(args.once)
         self.assertEqual('f', args.config)
+        self.assertFalse(args.retry_permanent)
+        self.assertTrue(daemon.parse_args([
+            '--config', 'f', '--retry-permanent']).retry_permanent)
         with mock.patch('sys.stderr', io.StringIO()):
             with self.assertRaises(SystemExit):
                 daemon.parse_args([])

@@ -162,6 +162,7 @@ class TestSyncStatusShowsMigrations(StatusCommandTestCase):
         self.assertIn('time left unknown (first sweep', section)
         self.assertIn('no full sweep yet', section)
         self.assertIn('FAILED mpu: multipart upload (2 parts)', section)
+        self.assertIn('or a pass with --retry-permanent', section)
         self.assertIn('migrations[1] (AUTH_a/old) <- swift '
                       'http://swift.example.com/auth/old\n'
                       '  (not started on this node)', section)
