@@ -273,11 +273,13 @@ class MigratorWorld(unittest.TestCase):
                         _QuietLogger(), store=store,
                         provider_factory=providers)
 
-    def run_pass(self, migrations, stop_after_first_step=False):
+    def run_pass(self, migrations, stop_after_first_step=False,
+                 retry_permanent=False):
         """One pass of every node's migrator; the summed counters."""
         total = {}
         for node in range(1, len(self.world['source']['nodes']) + 1):
             m = self.migrator(node, migrations)
+            m.retry_permanent = retry_permanent
             if stop_after_first_step:
                 _stop_after_first_step(m)
             counters = m.run_once()
@@ -457,6 +459,26 @@ class TestMigrateFromMoto(MigratorWorld):
                           ('HEAD', 1, None)], sorted(
                               self.mpu_requests, key=str))
 
+
+    def test_archived_object_copied_once_restored(self):
+        source = S3Source(self.world, 'moto')
+        self.sources.append(source)
+        source.s3.put_object(Bucket=source.bucket, Key='cold', Body=b'ice',
+                             StorageClass='GLACIER')
+        self.migrations = [source.migration(self.account, self.container)]
+        total = self.run_pass(self.migrations)
+        [failure] = self.failures()
+        self.assertTrue(failure['permanent'])
+        self.assertIn('InvalidObjectState', failure['reason'])
+        source.s3.restore_object(Bucket=source.bucket, Key='cold',
+                                 RestoreRequest={'Days': 1})
+        self.run_pass(self.migrations)
+        self.assertEqual(0, self.counts['PUT'])   # not tried again
+        total = self.run_pass(self.migrations, retry_permanent=True)
+        self.assertEqual(1, total.get('copied'), (total, self.failures()))
+        self.assertEqual(b'ice', self.local.get_object(self.container,
+                                                       'cold')[1])
+        self.assertEqual([], self.failures())
 
     def test_metadata_swift_refuses_is_reported_not_retried(self):
         source = S3Source(self.world, 'moto')
