@@ -64,7 +64,8 @@ from swift_s3_sync.listing import (
 from swift_s3_sync.migrator import done
 from swift_s3_sync.migrator.copier import is_multipart_etag, put_headers
 from swift_s3_sync.migrator.local import is_valid_container
-from swift_s3_sync.migrator.symlinks import SYMLINK_ACCOUNT, SYMLINK_TARGET
+from swift_s3_sync.migrator.symlinks import SYMLINK_ACCOUNT, SYMLINK_GET, \
+    SYMLINK_TARGET
 from swift_s3_sync.providers.base import RemoteError
 from swift_s3_sync.shunt_contexts import (
     SYNC_STATUS, ListingContext, ObjectContext, _client_headers,
@@ -73,7 +74,6 @@ from swift_s3_sync.shunt_restore import RestoreWriter, RestoringBody
 from swift_s3_sync.shunt_restore_large import md5_etag
 
 MIGRATING = 'migrating'
-SYMLINK_GET = 'symlink=get'
 SYMLOOP_MAX = 2   # Swift's default: symlinks in a row followed
 # Seconds a proxy worker keeps the bucket list of a "/*" migration's source
 # for account listings.

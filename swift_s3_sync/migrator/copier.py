@@ -40,7 +40,7 @@ from swift_s3_sync.migrator.errors import (  # noqa: F401 (re-exported)
 from swift_s3_sync.migrator.local import copy_headers, expired, \
     refuse_unstorable
 from swift_s3_sync.migrator.plan import source_timestamp
-from swift_s3_sync.migrator.symlinks import SYMLINK_TARGET
+from swift_s3_sync.migrator.symlinks import SYMLINK_GET, SYMLINK_TARGET
 from swift_s3_sync.providers.s3_metadata import etag_is_md5, s3_etag
 
 _MD5_HEX = re.compile(r'^[0-9a-f]{32}$')
@@ -53,14 +53,13 @@ class CopyOptions(object):
     segments); ``max_object_size`` None: swift.conf's;
     ``segments_headers``: headers (or a callable returning them) for a
     segments container the copy creates (the ACLs of its container);
-    ``source_account`` (a callable giving it) and ``source_bucket``: a
-    Swift source's account and container names, which symlinks into them
-    are pointed at the local ones instead of."""
+    ``source_bucket``: a Swift source's container name, which symlinks
+    into it are pointed at the local container instead of."""
 
     def __init__(self, swift_source=False, open_source=None,
                  max_object_size=None, segment_size=1024 ** 3,
                  part_workers=4, storage_policy=None, segments_headers=None,
-                 source_account=None, source_bucket=None):
+                 source_bucket=None):
         self.swift_source = swift_source
         self.open_source = open_source
         self.max_object_size = max_object_size
@@ -68,7 +67,6 @@ class CopyOptions(object):
         self.part_workers = part_workers
         self.storage_policy = storage_policy
         self.segments_headers = segments_headers
-        self.source_account = source_account
         self.source_bucket = source_bucket
 
     def largest_object(self):
@@ -129,7 +127,7 @@ def copy_object(provider, store, account, container, remote,
         return s3_parts.copy_mpu(provider, bucket, remote, dest,
                                  options.part_workers)
     # From a Swift source: a large object's own manifest, a symlink itself.
-    extra = {'query_string': 'multipart-manifest=get&symlink=get'} \
+    extra = {'query_string': 'multipart-manifest=get&' + SYMLINK_GET} \
         if options.swift_source else {}
     status, headers, body = provider.get(bucket, remote.name, **extra)
     try:
@@ -146,8 +144,8 @@ def copy_object(provider, store, account, container, remote,
                 options.part_workers)
         if options.swift_source and SYMLINK_TARGET in headers:
             return symlinks.copy_symlink(
-                store, account, container, remote.name, headers,
-                put_headers(headers, timestamp), options)
+                provider, store, account, container, remote.name, headers,
+                put_headers(headers, timestamp), options.source_bucket)
         if options.swift_source and 'x-object-manifest' in headers:
             _close(body)
             return large.copy_swift_dlo(_opener(options), remote, headers,

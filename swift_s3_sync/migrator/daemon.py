@@ -392,13 +392,8 @@ class Migrator(object):
             # large objects too.
             def segments_headers():
                 return acl_headers(container_headers())
-        def source_account():
-            # Symlinks naming it are pointed at the local account.
-            from swift_s3_sync.migrator.source import account_name
-            return account_name(self.provider(migration, '', ''))
         return CopyOptions(
-            swift_source=migration.protocol == 'swift',
-            source_account=source_account, source_bucket=bucket,
+            swift_source=migration.protocol == 'swift', source_bucket=bucket,
             open_source=open_source,
             segment_size=self.settings.segment_size,
             part_workers=self.settings.part_workers,

@@ -131,9 +131,9 @@ class ContainerMigration(object):
         """At the start of a sweep: a Swift source's container metadata,
         ACLs and versioned writes (see _headers_here), changed or removed
         since they were set locally, are followed on the local container,
-        and the ACLs on its ``_segments``
-        container (one HEAD of the source, one of each local container; a
-        POST only when something changed; see LocalStore.follow_headers)."""
+        and the ACLs on its ``_segments`` container (one HEAD of the
+        source, one of each local container; a POST only when something
+        changed; see LocalStore.follow_headers)."""
         if self.container_headers is None:
             return
         from swift_s3_sync.migrator.source import acl_headers

@@ -93,8 +93,7 @@ def part_layout(provider, bucket, remote, workers):
     count = parts_count(remote.etag)
     head = provider.head(bucket, remote.name, part_number=1)
     if head is None:
-        raise errors.Gone('gone from the source since it was '
-                                   'listed')
+        raise errors.Gone('gone from the source since it was listed')
     # Some servers answer a part HEAD with the part's own MD5 (moto); a
     # multipart ETag must be the listed one.  The Range GETs carry
     # If-Match anyway.
@@ -126,8 +125,7 @@ def head_part_sizes(provider, bucket, remote, count, workers):
     def size(number):
         head = provider.head(bucket, remote.name, part_number=number)
         if head is None:
-            raise errors.Gone('gone from the source since it was '
-                                       'listed')
+            raise errors.Gone('gone from the source since it was listed')
         if (head.headers or {}).get('x-amz-mp-parts-count') != str(count):
             raise errors.Unsupported(
                 'multipart upload (%d parts): the source reports no size '

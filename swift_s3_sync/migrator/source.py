@@ -155,12 +155,6 @@ def bucket_gone(provider, bucket):
     return resp.get('ResponseMetadata', {}).get('HTTPStatusCode') == 404
 
 
-def account_name(provider):
-    """The account a Swift source's requests go to (None for S3)."""
-    own = getattr(provider, 'account_name', None)
-    return own() if own is not None else None
-
-
 ACCOUNT_META_PREFIX = 'x-account-meta-'
 
 

@@ -30,6 +30,7 @@ from urllib.parse import quote, unquote
 
 from swift_s3_sync.migrator import errors
 
+SYMLINK_GET = 'symlink=get'   # the query that reads a symlink itself
 SYMLINK_TARGET = 'x-symlink-target'
 SYMLINK_ACCOUNT = 'x-symlink-target-account'
 SYMLINK_STATIC = ('x-symlink-target-etag', 'x-symlink-target-bytes')
@@ -50,25 +51,25 @@ def local_account(target_account, source_account, account):
     own (``source_account``, a callable, gives it), any other as it is."""
     if not target_account:
         return None
-    if source_account is not None and \
-            unquote(target_account) == source_account():
+    if unquote(target_account) == source_account():
         return quote(account)
     return target_account
 
 
-def copy_symlink(store, account, container, name, headers, wanted, options):
-    """Write the source symlink of ``headers`` as ``name`` in
-    ``account/container``, with the copy's headers ``wanted``; returns 0
-    (bytes copied).  ``options``: the CopyOptions, with the source's
-    account and container names."""
+def copy_symlink(provider, store, account, container, name, headers,
+                 wanted, source_bucket):
+    """Write the symlink of ``headers``, read through ``provider`` from the
+    source container ``source_bucket``, as ``name`` in
+    ``account/container`` with the copy's headers ``wanted``; returns 0
+    (bytes copied)."""
     if not store.writes_symlinks():
         raise errors.Unsupported(
             'a symlink, and the local pipeline (internal_client_conf_path) '
             'has no symlink middleware to write it with')
-    wanted[SYMLINK_TARGET] = local_target(
-        headers[SYMLINK_TARGET], options.source_bucket, container)
+    wanted[SYMLINK_TARGET] = local_target(headers[SYMLINK_TARGET],
+                                          source_bucket, container)
     target_account = local_account(headers.get(SYMLINK_ACCOUNT),
-                                   options.source_account, account)
+                                   provider.account_name, account)
     if target_account:
         wanted[SYMLINK_ACCOUNT] = target_account
     for header in SYMLINK_STATIC:

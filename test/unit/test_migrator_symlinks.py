@@ -38,9 +38,9 @@ class TestCopy(unittest.TestCase):
         self.swift = FakeSwift()
         self.store = LocalStore(self.swift)
         self.store.ensure_container(ACCOUNT, 'dst')
-        self.options = copier.CopyOptions(
-            swift_source=True, source_bucket='src',
-            source_account=lambda: 'AUTH_there')
+        self.source.account_name = lambda: 'AUTH_there'
+        self.options = copier.CopyOptions(swift_source=True,
+                                          source_bucket='src')
 
     def add_link(self, **more):
         headers = dict({'x-symlink-target': 'src/target',
